@@ -1,0 +1,59 @@
+import strawberry
+from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
+from schema.context import Info
+from schema.errors import ErrorCodes
+from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
+from schema.nodes import Node
+from schema.scalars import SCALAR_OVERRIDES
+from schema.workflows import Workflow, WorkflowMutations, WorkflowQueries
+from services.errors import NotFound
+
+
+@strawberry.type
+class Query(AssetQueries, JobQueries, WorkflowQueries):
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        # Asset, workflow and job ids never collide, so trying each in turn is unambiguous.
+        asset = await resolve_asset(info, id)
+        if asset is not None:
+            return asset
+        context = info.context
+        try:
+            workflow = await context.services.workflows.get(owner=context.user, workflow_id=id)
+            return Workflow.from_model(workflow)
+        except NotFound:
+            pass
+        try:
+            return Job.from_model(await context.services.jobs.get(owner=context.user, job_id=id))
+        except NotFound:
+            return None
+
+
+@strawberry.type
+class Mutation(AssetMutations, WorkflowMutations, JobMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(AssetSubscriptions, JobSubscriptions):
+    pass
+
+
+def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Asset, Job, Workflow],
+        scalar_overrides=SCALAR_OVERRIDES,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ErrorCodes(),
+            QueryDepthLimiter(max_depth=max_depth),
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+        ],
+    )

@@ -1,0 +1,378 @@
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+
+import models
+from schema.context import Info
+from schema.nodes import Node
+from schema.pagination import Connection
+from schema.scalars import BigInt
+from schema.uploads import upload_chunks, upload_filename, upload_content_type
+from services import assets as asset_service
+from services.events import asset_topic
+from services.pagination import Page
+
+if TYPE_CHECKING:
+    from schema.jobs import Job
+
+AssetOrder = strawberry.enum(asset_service.AssetOrder, name="AssetOrder")
+AssetGrouping = strawberry.enum(asset_service.AssetGrouping, name="AssetGrouping")
+
+THUMBNAIL_TYPES = ("image/",)
+
+
+@strawberry.type(name="Asset")
+class Asset(Node):
+    id: strawberry.ID
+    name: str
+    content_type: str = strawberry.field(
+        description="MIME type as stored: detected from content when the client's claim is "
+        "absent or generic."
+    )
+    size: BigInt = strawberry.field(description="Size of the stored content in bytes.")
+    sha256: str = strawberry.field(description="Hex SHA-256 of the stored content.")
+    node_id: str | None
+    job_id: str | None
+    workflow_id: str | None
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="Folder that holds this asset, if any."
+    )
+    metadata: JSON | None = strawberry.field(
+        description="Client-supplied JSON metadata (e.g. generation parameters)."
+    )
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[models.Asset]
+
+    @classmethod
+    def from_model(cls, row: models.Asset) -> "Asset":
+        parent_id = row.parent_id  # type: ignore[attr-defined]
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            content_type=row.content_type,
+            size=BigInt(row.size),
+            sha256=row.sha256,
+            node_id=row.node_id,
+            job_id=row.job_id,
+            workflow_id=row.workflow_id,
+            parent_id=strawberry.ID(str(parent_id)) if parent_id else None,
+            metadata=row.metadata,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+    @strawberry.field(description="Where the content can be downloaded (supports HTTP Range).")
+    def url(self, info: Info) -> str:
+        context = info.context
+        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/content"))
+
+    @strawberry.field(
+        description="A small preview image for images (and video where supported); null "
+        "otherwise."
+    )
+    def thumbnail_url(self, info: Info) -> str | None:
+        if not self.content_type.startswith(THUMBNAIL_TYPES):
+            return None
+        context = info.context
+        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/thumbnail"))
+
+    @strawberry.field
+    async def parent(self, info: Info) -> "Asset | None":
+        parent_id = self._row.parent_id  # type: ignore[attr-defined]
+        if parent_id is None:
+            return None
+        row = await info.context.loaders.asset_by_id.load(parent_id)
+        return Asset.from_model(row) if row else None
+
+    @strawberry.field(description="The job that produced this asset, when that job ran on this server.")
+    async def job(
+        self, info: Info
+    ) -> Annotated["Job", strawberry.lazy("schema.jobs")] | None:
+        from schema.jobs import Job
+
+        if self.job_id is None:
+            return None
+        row = await info.context.loaders.job_by_id.load(self.job_id)
+        return Job.from_model(row) if row else None
+
+    @strawberry.field(description="Children of a folder asset (contentType 'folder'); empty otherwise.")
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Asset"]:
+        page = await info.context.services.assets.list(
+            owner=info.context.user,
+            where=asset_service.AssetFilter(parent_id=str(self._row.id)),
+            first=first,
+            after=after,
+        )
+        return asset_connection(page)
+
+    @strawberry.field(description="Lineage: the assets that were inputs of the node run that produced this one.")
+    async def derived_from(self, info: Info) -> list["Asset"]:
+        rows = await info.context.services.assets.derived_from(
+            owner=info.context.user, asset_id=self._row.id
+        )
+        return [Asset.from_model(row) for row in rows]
+
+    @strawberry.field(description="Lineage: assets produced by node runs that took this one as an input.")
+    async def derivatives(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Asset"]:
+        page = await info.context.services.assets.derivatives(
+            owner=info.context.user, asset_id=self._row.id, first=first, after=after
+        )
+        return asset_connection(page)
+
+
+AssetConnection = Connection[Asset]
+
+
+def asset_connection(page: Page[models.Asset]) -> Connection[Asset]:
+    return Connection[Asset].from_page(page, Asset.from_model)
+
+
+@strawberry.type(name="AssetGroup", description="One group of assets in assetStats: e.g. everything one node produced.")
+class AssetGroupType:
+    key: str | None = strawberry.field(
+        description="The nodeId, jobId, workflowId or contentType of the group (null for "
+        "untracked assets)."
+    )
+    count: int
+    total_size: BigInt
+    newest: datetime | None
+
+
+@strawberry.type
+class DeleteAssetsPayload:
+    deleted_count: int
+
+
+@strawberry.input
+class CreateAssetInput:
+    file: Upload
+    name: str | None = strawberry.field(
+        default=None, description="Defaults to the uploaded file's name (sanitized)."
+    )
+    content_type: str | None = None
+    node_id: str | None = None
+    job_id: str | None = None
+    workflow_id: str | None = None
+    parent_id: strawberry.ID | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input
+class UpdateAssetInput:
+    name: str | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateFolderInput:
+    name: str
+    parent_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class AssetFilter:
+    node_id: str | None = None
+    job_id: str | None = None
+    workflow_id: str | None = None
+    created_before: datetime | None = None
+
+
+async def resolve_asset(info: Info, id: strawberry.ID) -> Asset | None:
+    from services.errors import NotFound
+
+    try:
+        row = await info.context.services.assets.get(owner=info.context.user, asset_id=id)
+    except NotFound:
+        return None
+    return Asset.from_model(row)
+
+
+@strawberry.type
+class AssetQueries:
+    @strawberry.field
+    async def asset(self, info: Info, id: strawberry.ID) -> Asset | None:
+        return await resolve_asset(info, id)
+
+    @strawberry.field
+    async def assets(
+        self,
+        info: Info,
+        node_id: str | None = None,
+        job_id: str | None = None,
+        workflow_id: str | None = None,
+        content_type: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Exact MIME type, or a prefix ending in '/' such as 'image/'."
+            ),
+        ] = None,
+        parent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only direct children of this folder."),
+        ] = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Case-insensitive substring of the name.")
+        ] = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        order_by: AssetOrder | None = asset_service.AssetOrder.CREATED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Asset]:
+        page = await info.context.services.assets.list(
+            owner=info.context.user,
+            where=asset_service.AssetFilter(
+                node_id=node_id,
+                job_id=job_id,
+                workflow_id=workflow_id,
+                content_type=content_type,
+                parent_id=parent_id,
+                search=search,
+                created_after=created_after,
+                created_before=created_before,
+            ),
+            order=order_by or asset_service.AssetOrder.CREATED_AT_DESC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return asset_connection(page)
+
+    @strawberry.field(
+        description="Counts and bytes per node, job, workflow or content type, within the "
+        "given filters."
+    )
+    async def asset_stats(
+        self,
+        info: Info,
+        group_by: AssetGrouping,
+        node_id: str | None = None,
+        job_id: str | None = None,
+        workflow_id: str | None = None,
+    ) -> list[AssetGroupType]:
+        groups = await info.context.services.assets.stats(
+            owner=info.context.user,
+            group_by=group_by,
+            where=asset_service.AssetFilter(
+                node_id=node_id, job_id=job_id, workflow_id=workflow_id
+            ),
+        )
+        return [
+            AssetGroupType(
+                key=g.key, count=g.count, total_size=BigInt(g.total_size), newest=g.newest
+            )
+            for g in groups
+        ]
+
+
+async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
+    row = await info.context.services.assets.create_asset(
+        owner=info.context.user,
+        content=upload_chunks(input.file),
+        name=input.name if input.name is not None else upload_filename(input.file),
+        content_type=input.content_type or upload_content_type(input.file),
+        tracking=asset_service.Tracking(
+            node_id=input.node_id, job_id=input.job_id, workflow_id=input.workflow_id
+        ),
+        parent_id=input.parent_id,
+        metadata=input.metadata,
+    )
+    return Asset.from_model(row)
+
+
+@strawberry.type
+class AssetMutations:
+    @strawberry.mutation(
+        description="Upload a file (GraphQL multipart request spec) and record it as an asset."
+    )
+    async def create_asset(self, info: Info, input: CreateAssetInput) -> Asset:
+        return await _create_one(info, input)
+
+    @strawberry.mutation(description="Upload several files in one request.")
+    async def create_assets(self, info: Info, inputs: list[CreateAssetInput]) -> list[Asset]:
+        return [await _create_one(info, one) for one in inputs]
+
+    @strawberry.mutation
+    async def create_folder(self, info: Info, input: CreateFolderInput) -> Asset:
+        row = await info.context.services.assets.create_folder(
+            owner=info.context.user, name=input.name, parent_id=input.parent_id
+        )
+        return Asset.from_model(row)
+
+    @strawberry.mutation
+    async def update_asset(
+        self, info: Info, id: strawberry.ID, input: UpdateAssetInput
+    ) -> Asset:
+        row = await info.context.services.assets.update_asset(
+            owner=info.context.user,
+            asset_id=id,
+            name=input.name or None,
+            move=input.parent_id is not strawberry.UNSET,
+            parent_id=input.parent_id or None,
+            replace_metadata=input.metadata is not strawberry.UNSET,
+            metadata=None if input.metadata is strawberry.UNSET else input.metadata,
+        )
+        return Asset.from_model(row)
+
+    @strawberry.mutation(
+        description="Deletes the asset and its content; a folder is deleted with everything in it."
+    )
+    async def delete_asset(self, info: Info, id: strawberry.ID) -> DeleteAssetsPayload:
+        count = await info.context.services.assets.delete_asset(
+            owner=info.context.user, asset_id=id
+        )
+        return DeleteAssetsPayload(deleted_count=count)
+
+    @strawberry.mutation(
+        description="Deletes every asset matching the filter (at least one field required); "
+        "dryRun only counts."
+    )
+    async def delete_assets(
+        self, info: Info, filter: AssetFilter, dry_run: bool | None = False
+    ) -> DeleteAssetsPayload:
+        count = await info.context.services.assets.delete_assets(
+            owner=info.context.user,
+            where=asset_service.AssetFilter(
+                node_id=filter.node_id,
+                job_id=filter.job_id,
+                workflow_id=filter.workflow_id,
+                created_before=filter.created_before,
+            ),
+            dry_run=bool(dry_run),
+        )
+        return DeleteAssetsPayload(deleted_count=count)
+
+
+@strawberry.type
+class AssetSubscriptions:
+    @strawberry.subscription(
+        description="Assets as they are created (uploaded or auto-saved), optionally filtered."
+    )
+    async def asset_created(
+        self,
+        info: Info,
+        node_id: str | None = None,
+        job_id: str | None = None,
+        workflow_id: str | None = None,
+    ) -> AsyncGenerator[Asset, None]:
+        wanted = {"node_id": node_id, "job_id": job_id, "workflow_id": workflow_id}
+        broker = info.context.services.broker
+        async with broker.subscribe(asset_topic(info.context.user.id)) as messages:
+            async for row in messages:
+                if all(v is None or getattr(row, k) == v for k, v in wanted.items()):
+                    yield Asset.from_model(row)
+

@@ -1,0 +1,194 @@
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+import models
+from schema.assets import Asset, asset_connection
+from schema.context import Info
+from schema.nodes import Node
+from schema.pagination import Connection
+from services import assets as asset_service
+from services.errors import NotFound
+from services.jobs import NodeTypeInfo
+
+JobStatus = strawberry.enum(models.JobStatus, name="JobStatus")
+
+
+@strawberry.type(name="Job")
+class Job(Node):
+    id: strawberry.ID
+    workflow_id: str | None
+    status: JobStatus
+    error: str | None = strawberry.field(
+        description="Human-readable failure, with the id of the node that failed."
+    )
+    failed_node_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    outputs: JSON | None = strawberry.field(
+        description="Final outputs of the workflow's output nodes, with assets as {id, url, "
+        "contentType}."
+    )
+
+    @classmethod
+    def from_model(cls, row: models.Job) -> "Job":
+        return cls(
+            id=strawberry.ID(row.id),
+            workflow_id=row.workflow_id,
+            status=row.status,
+            error=row.error,
+            failed_node_id=row.failed_node_id,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            outputs=row.outputs,
+        )
+
+    @strawberry.field
+    async def assets(
+        self,
+        info: Info,
+        node_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Asset]:
+        page = await info.context.services.assets.list(
+            owner=info.context.user,
+            where=asset_service.AssetFilter(job_id=str(self.id), node_id=node_id),
+            first=first,
+            after=after,
+        )
+        return asset_connection(page)
+
+
+def job_connection(page: object) -> Connection[Job]:
+    return Connection[Job].from_page(page, Job.from_model)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class NodeProperty:
+    name: str
+    type: str
+    required: bool
+    default: JSON | None
+    description: str | None
+
+
+@strawberry.type(description="A kind of node the execution module can run.")
+class NodeType:
+    type: str = strawberry.field(
+        description="Fully qualified name used in workflow graphs, e.g. 'image.Resize'."
+    )
+    title: str
+    description: str | None
+    auto_save_asset: bool = strawberry.field(
+        description="True when the node's asset outputs are saved automatically."
+    )
+    inputs: list[NodeProperty]
+    outputs: list[NodeProperty]
+
+    @classmethod
+    def from_info(cls, node: NodeTypeInfo) -> "NodeType":
+        def props(items: list) -> list[NodeProperty]:
+            return [
+                NodeProperty(
+                    name=p.name,
+                    type=p.type,
+                    required=p.required,
+                    default=p.default,
+                    description=p.description,
+                )
+                for p in items
+            ]
+
+        return cls(
+            type=node.type,
+            title=node.title,
+            description=node.description,
+            auto_save_asset=node.auto_save_asset,
+            inputs=props(node.inputs),
+            outputs=props(node.outputs),
+        )
+
+
+@strawberry.input
+class RunWorkflowInput:
+    workflow_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Run a stored workflow ..."
+    )
+    graph: JSON | None = strawberry.field(
+        default=None,
+        description="... or an inline graph (then the job has no workflowId unless given).",
+    )
+    params: JSON | None = strawberry.field(
+        default=None, description="Values for the workflow's input nodes, by node name or id."
+    )
+    job_id: str | None = strawberry.field(
+        default=None, description="Optional caller-chosen job id (unique); generated when absent."
+    )
+
+
+@strawberry.type
+class JobQueries:
+    @strawberry.field
+    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        try:
+            row = await info.context.services.jobs.get(owner=info.context.user, job_id=id)
+        except NotFound:
+            return None
+        return Job.from_model(row)
+
+    @strawberry.field
+    async def jobs(
+        self,
+        info: Info,
+        workflow_id: str | None = None,
+        status: JobStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Job]:
+        page = await info.context.services.jobs.list(
+            owner=info.context.user,
+            workflow_id=workflow_id,
+            status=status,
+            first=first,
+            after=after,
+        )
+        return job_connection(page)
+
+    @strawberry.field
+    def node_types(self, info: Info) -> list[NodeType]:
+        return [NodeType.from_info(n) for n in info.context.services.jobs.node_types()]
+
+
+@strawberry.type
+class JobMutations:
+    @strawberry.mutation(
+        description="Start a job; it runs in the background. Poll job(id) or subscribe to "
+        "jobUpdated."
+    )
+    async def run_workflow(self, info: Info, input: RunWorkflowInput) -> Job:
+        row = await info.context.services.jobs.run(
+            owner=info.context.user,
+            workflow_id=input.workflow_id,
+            graph=input.graph,
+            params=input.params,
+            job_id=input.job_id,
+        )
+        return Job.from_model(row)
+
+    @strawberry.mutation
+    async def cancel_job(self, info: Info, id: strawberry.ID) -> Job:
+        row = await info.context.services.jobs.cancel(owner=info.context.user, job_id=id)
+        return Job.from_model(row)
+
+
+@strawberry.type
+class JobSubscriptions:
+    @strawberry.subscription(description="Every status change of one job, ending after a final status.")
+    async def job_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Job, None]:
+        async for row in info.context.services.jobs.updates(owner=info.context.user, job_id=id):
+            yield Job.from_model(row)

@@ -1,0 +1,6 @@
+import strawberry
+
+
+@strawberry.interface(name="Node")
+class Node:
+    id: strawberry.ID

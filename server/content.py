@@ -1,0 +1,141 @@
+"""Asset bytes over HTTP: streaming, Range, ETag, and safe headers for active content."""
+
+import re
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+import models
+from server.auth import Authenticator
+from services.content_types import ACTIVE_TYPES
+from services.errors import Forbidden, NotFound, TroveError
+from services.runtime import Services
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Assets never change their bytes, so a browser may keep them for the life of the URL.
+CACHE_CONTROL = "private, max-age=3600"
+
+
+def _disposition(kind: str, name: str) -> str:
+    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _error(error: TroveError) -> JSONResponse:
+    return JSONResponse({"error": error.message, "code": error.code}, status_code=error.http_status)
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+    """(start, end exclusive) for one satisfiable range; None to send it all; 'unsatisfiable'."""
+    match = _RANGE.match(header.replace(" ", ""))
+    if match is None:
+        return None  # Multiple or malformed ranges: RFC 9110 lets us ignore the header.
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            return "unsatisfiable"
+        return max(size - suffix, 0), size
+    start = int(first)
+    end = size if not last else min(int(last) + 1, size)
+    if start >= size or (last and int(last) < start):
+        return "unsatisfiable"
+    return start, end
+
+
+class ContentRoutes:
+    def __init__(self, *, services: Services, authenticator: Authenticator) -> None:
+        self.services = services
+        self.authenticator = authenticator
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/assets/{asset_id}/content", self.content, methods=["GET", "HEAD"]),
+            Route("/assets/{asset_id}/thumbnail", self.thumbnail, methods=["GET", "HEAD"]),
+        ]
+
+    async def _asset(self, request: Request) -> models.Asset:
+        """The asset, if the URL's signature or the caller's credentials allow it."""
+        asset_id = request.path_params["asset_id"]
+        params = request.query_params
+        if "signature" in params or "expires" in params:
+            if not self.services.signer.verify(
+                request.url.path, params.get("expires"), params.get("signature")
+            ):
+                raise Forbidden("This link is invalid or has expired")
+            return await self.services.assets.get_unscoped(asset_id=asset_id)
+        user = await self.authenticator.from_headers(request.headers)
+        return await self.services.assets.get(owner=user, asset_id=asset_id)
+
+    async def content(self, request: Request) -> Response:
+        try:
+            asset = await self._asset(request)
+            if asset.is_folder:
+                raise NotFound("A folder has no content")
+        except TroveError as error:
+            return _error(error)
+        etag = f'"{asset.sha256}"'
+        headers = {
+            "ETag": etag,
+            "Accept-Ranges": "bytes",
+            "Cache-Control": CACHE_CONTROL,
+            "X-Content-Type-Options": "nosniff",
+        }
+        content_type = asset.content_type
+        if content_type in ACTIVE_TYPES or content_type.startswith("text/html"):
+            # Never run uploaded markup or script with our origin's authority.
+            headers["Content-Disposition"] = _disposition("attachment", asset.name)
+            headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        else:
+            headers["Content-Disposition"] = _disposition("inline", asset.name)
+        if content_type.startswith("text/") and "charset" not in content_type:
+            content_type += "; charset=utf-8"
+
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match and (if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]):
+            return Response(status_code=304, headers=headers)
+
+        size = asset.size
+        start, end, status = 0, size, 200
+        range_header = request.headers.get("range")
+        if_range = request.headers.get("if-range")
+        if range_header and (if_range is None or if_range.strip() == etag):
+            parsed = parse_range(range_header, size)
+            if parsed == "unsatisfiable":
+                return Response(
+                    status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
+                )
+            if isinstance(parsed, tuple):
+                start, end = parsed
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        headers["Content-Length"] = str(end - start)
+        if request.method == "HEAD":
+            return Response(status_code=status, headers=headers, media_type=content_type)
+        body = self.services.assets.storage.read(asset.sha256, start, end) if end > start else _empty()
+        return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
+
+    async def thumbnail(self, request: Request) -> Response:
+        try:
+            asset = await self._asset(request)
+            image = await self.services.thumbnails.thumbnail(asset)
+        except TroveError as error:
+            return _error(error)
+        return Response(
+            image,
+            media_type="image/webp",
+            headers={
+                "ETag": f'"{asset.sha256}-thumb"',
+                "Cache-Control": CACHE_CONTROL,
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+
+async def _empty():  # type: ignore[no-untyped-def]
+    if False:
+        yield b""

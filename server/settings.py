@@ -1,0 +1,55 @@
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DEVELOPMENT_SECRET = "trove-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything Trove reads from the environment (TROVE_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="TROVE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    auth: Literal["none", "token"] = "none"
+    secret_key: str = DEVELOPMENT_SECRET
+    max_upload_bytes: int = Field(default=1 << 30, gt=0)
+    # TROVE_AUTH=none on a non-loopback host exposes every asset; it must be asked for.
+    allow_insecure_host: bool = False
+    query_depth_limit: int = 12
+    url_ttl_seconds: int = 3600
+    public_url: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_configuration(self) -> "Settings":
+        if self.auth == "token" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError("TROVE_SECRET_KEY must be set when TROVE_AUTH=token")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir.resolve() / 'trove.db'}"
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.resolved_database_url.startswith("sqlite") else "postgres"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    def check_bind(self, host: str) -> None:
+        if self.auth == "none" and host not in LOOPBACK_HOSTS and not self.allow_insecure_host:
+            raise SystemExit(
+                f"Refusing to serve without authentication on {host}: set TROVE_AUTH=token, "
+                "or TROVE_ALLOW_INSECURE_HOST=1 if this network is trusted."
+            )

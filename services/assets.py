@@ -1,0 +1,492 @@
+"""Every read and write of assets. No GraphQL or HTTP here: resolvers, the REST adapter and the
+workflow runner's auto-save all call these same functions."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import zlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.functions import Count, Max, Sum
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models import Asset, AssetLineage, User
+from models.asset import FOLDER_CONTENT_TYPE
+from services import content_types
+from services.errors import InvalidInput, NotFound, TooLarge
+from services.events import EventBroker, asset_topic
+from services.pagination import Ordering, Page, paginate
+from storage import BlobStorage, BlobTooLarge, StagedBlob
+
+logger = logging.getLogger(__name__)
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+MAX_TRACKING_LENGTH = 255
+MAX_METADATA_BYTES = 64 * 1024
+
+
+class AssetOrder(StrEnum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    SIZE_DESC = "SIZE_DESC"
+    SIZE_ASC = "SIZE_ASC"
+
+
+_ORDERINGS = {
+    AssetOrder.CREATED_AT_DESC: Ordering("CREATED_AT_DESC", None, descending=True),
+    AssetOrder.CREATED_AT_ASC: Ordering("CREATED_AT_ASC", None, descending=False),
+    AssetOrder.NAME_ASC: Ordering("NAME_ASC", "name", descending=False),
+    AssetOrder.NAME_DESC: Ordering("NAME_DESC", "name", descending=True),
+    AssetOrder.SIZE_DESC: Ordering("SIZE_DESC", "size", descending=True),
+    AssetOrder.SIZE_ASC: Ordering("SIZE_ASC", "size", descending=False),
+}
+
+
+class AssetGrouping(StrEnum):
+    NODE = "node_id"
+    JOB = "job_id"
+    WORKFLOW = "workflow_id"
+    CONTENT_TYPE = "content_type"
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Which node, job and workflow produced an asset: free-form strings."""
+
+    node_id: str | None = None
+    job_id: str | None = None
+    workflow_id: str | None = None
+
+    def validated(self) -> "Tracking":
+        for field in ("node_id", "job_id", "workflow_id"):
+            value = getattr(self, field)
+            if value is not None and (not value or len(value) > MAX_TRACKING_LENGTH):
+                raise InvalidInput(f"`{field}` must be 1 to {MAX_TRACKING_LENGTH} characters")
+        return self
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    node_id: str | None = None
+    job_id: str | None = None
+    workflow_id: str | None = None
+    content_type: str | None = None
+    parent_id: str | None = None
+    search: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssetGroup:
+    key: str | None
+    count: int
+    total_size: int
+    newest: datetime | None
+
+
+def parse_id(raw: str | UUID, *, what: str = "asset") -> UUID:
+    if isinstance(raw, UUID):
+        return raw
+    try:
+        return UUID(raw)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise NotFound(f"No {what} with id '{raw}'") from error
+
+
+def _lock_key(sha256: str) -> int:
+    return zlib.crc32(sha256.encode()) - (1 << 31)
+
+
+async def _lock_blob(conn: BaseDBAsyncClient, digests: Iterable[str]) -> None:
+    """Serialise row changes that share a blob across workers.
+
+    SQLite needs nothing: the first write of a transaction takes the database's write lock.
+    """
+    if conn.capabilities.dialect != "postgres":
+        return
+    for key in sorted({_lock_key(d) for d in digests}):
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
+
+
+def _validate_metadata(metadata: Any) -> Any:
+    if metadata is None:
+        return None
+    try:
+        encoded = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput("`metadata` must be JSON") from error
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise InvalidInput(f"`metadata` is larger than {MAX_METADATA_BYTES} bytes")
+    return metadata
+
+
+def _validated_name(raw: str | None, *, required: bool) -> str | None:
+    if raw is None:
+        if required:
+            raise InvalidInput("`name` is required")
+        return None
+    name = content_types.sanitize_name(raw)
+    if not name:
+        raise InvalidInput(f"'{raw}' is not a usable name")
+    return name
+
+
+class AssetService:
+    def __init__(self, *, storage: BlobStorage, broker: EventBroker, max_upload_bytes: int) -> None:
+        self.storage = storage
+        self.broker = broker
+        self.max_upload_bytes = max_upload_bytes
+
+    # Reading -----------------------------------------------------------------------------
+
+    async def get(self, *, owner: User, asset_id: str | UUID) -> Asset:
+        asset = await Asset.filter(id=parse_id(asset_id), owner_id=owner.id).first()
+        if asset is None:
+            raise NotFound(f"No asset with id '{asset_id}'")
+        return asset
+
+    async def get_unscoped(self, *, asset_id: str | UUID) -> Asset:
+        """For holders of a signed URL: the signature already proves the owner issued it."""
+        asset = await Asset.filter(id=parse_id(asset_id)).first()
+        if asset is None:
+            raise NotFound(f"No asset with id '{asset_id}'")
+        return asset
+
+    async def get_many(self, *, owner_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Asset]:
+        rows = await Asset.filter(id__in=list(ids), owner_id=owner_id)
+        return {row.id: row for row in rows}
+
+    def _filtered(self, owner: User, where: AssetFilter) -> QuerySet[Asset]:
+        query = Asset.filter(owner_id=owner.id)
+        for field in ("node_id", "job_id", "workflow_id"):
+            value = getattr(where, field)
+            if value is not None:
+                query = query.filter(**{field: value})
+        if where.content_type is not None:
+            if where.content_type.endswith("/"):
+                query = query.filter(content_type__startswith=where.content_type)
+            else:
+                query = query.filter(content_type=where.content_type)
+        if where.parent_id is not None:
+            query = query.filter(parent_id=parse_id(where.parent_id, what="folder"))
+        if where.search:
+            query = query.filter(name__icontains=where.search)
+        if where.created_after is not None:
+            query = query.filter(created_at__gt=where.created_after)
+        if where.created_before is not None:
+            query = query.filter(created_at__lt=where.created_before)
+        return query
+
+    async def list(
+        self,
+        *,
+        owner: User,
+        where: AssetFilter,
+        order: AssetOrder = AssetOrder.CREATED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[Asset]:
+        return await paginate(
+            self._filtered(owner, where),
+            _ORDERINGS[order],
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    async def paginate(
+        self,
+        *,
+        user_id: str | UUID,
+        node_id: str | None = None,
+        job_id: str | None = None,
+        workflow_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Asset], str | None]:
+        """The seed system's helper for in-process callers: newest first, `(assets, next)`."""
+        owner = User(id=parse_id(user_id, what="user"))
+        page = await self.list(
+            owner=owner,
+            where=AssetFilter(node_id=node_id, job_id=job_id, workflow_id=workflow_id),
+            first=min(max(limit, 0), 100),
+            after=cursor,
+        )
+        more = await page.has_next_page()
+        return page.items, (page.cursors[-1] if more and page.cursors else None)
+
+    async def stats(
+        self, *, owner: User, group_by: AssetGrouping, where: AssetFilter
+    ) -> list[AssetGroup]:
+        field = group_by.value
+        rows = (
+            await self._filtered(owner, where)
+            .exclude(content_type=FOLDER_CONTENT_TYPE)
+            .annotate(count=Count("id"), total_size=Sum("size"), newest=Max("created_at"))
+            .group_by(field)
+            .order_by("-count")
+            .values(field, "count", "total_size", "newest")
+        )
+        return [
+            AssetGroup(
+                key=row[field],
+                count=int(row["count"]),
+                total_size=int(row["total_size"] or 0),
+                newest=row["newest"],
+            )
+            for row in rows
+        ]
+
+    async def derived_from(self, *, owner: User, asset_id: UUID) -> list[Asset]:
+        return await Asset.filter(
+            owner_id=owner.id, derivative_links__derived_id=asset_id
+        ).order_by("id")
+
+    async def derivatives(
+        self, *, owner: User, asset_id: UUID, first: int | None, after: str | None
+    ) -> Page[Asset]:
+        query = Asset.filter(owner_id=owner.id, source_links__source_id=asset_id)
+        return await paginate(
+            query,
+            _ORDERINGS[AssetOrder.CREATED_AT_DESC],
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+        )
+
+    # Writing -----------------------------------------------------------------------------
+
+    async def _check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
+        if parent_id is None:
+            return None
+        parent = await Asset.filter(id=parse_id(parent_id, what="folder"), owner_id=owner.id).first()
+        if parent is None:
+            raise NotFound(f"No folder with id '{parent_id}'")
+        if not parent.is_folder:
+            raise InvalidInput(f"Asset '{parent_id}' is not a folder")
+        return parent.id
+
+    async def create_asset(
+        self,
+        *,
+        owner: User,
+        content: AsyncIterator[bytes],
+        name: str | None,
+        content_type: str | None = None,
+        tracking: Tracking = Tracking(),
+        parent_id: str | UUID | None = None,
+        metadata: Any = None,
+        derived_from: Sequence[UUID] = (),
+    ) -> Asset:
+        """Stream content into storage, then record the row; undo the blob if the row fails.
+
+        The one write path for content: uploads and workflow auto-save both come here.
+        """
+        tracking = tracking.validated()
+        clean_name = _validated_name(name, required=False)
+        try:
+            claimed_type = content_types.normalize_claim(content_type)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from error
+        metadata = _validate_metadata(metadata)
+        parent = await self._check_parent(owner, parent_id)
+        try:
+            staged = await self.storage.stage(content, max_bytes=self.max_upload_bytes)
+        except BlobTooLarge as error:
+            raise TooLarge(f"The content is larger than {error.limit} bytes") from error
+        try:
+            stored_type = claimed_type or content_types.detect(staged.head)
+            if clean_name is None:
+                clean_name = "upload" + content_types.extension_for(stored_type)
+            asset = await self._record(
+                owner=owner,
+                staged=staged,
+                fields={
+                    "name": clean_name,
+                    "content_type": stored_type,
+                    "node_id": tracking.node_id,
+                    "job_id": tracking.job_id,
+                    "workflow_id": tracking.workflow_id,
+                    "parent_id": parent,
+                    "metadata": metadata,
+                },
+                derived_from=derived_from,
+            )
+        finally:
+            await self.storage.discard(staged)
+        await self.broker.publish(asset_topic(owner.id), asset)
+        return asset
+
+    async def _record(
+        self,
+        *,
+        owner: User,
+        staged: StagedBlob,
+        fields: dict[str, Any],
+        derived_from: Sequence[UUID],
+    ) -> Asset:
+        async with in_transaction() as conn:
+            await _lock_blob(conn, [staged.sha256])
+            asset = await Asset.create(
+                using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
+            )
+            if derived_from:
+                sources = await Asset.filter(
+                    id__in=list(derived_from), owner_id=owner.id
+                ).using_db(conn).values_list("id", flat=True)
+                await AssetLineage.bulk_create(
+                    [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+                    using_db=conn,
+                )
+            # Published while the row is uncommitted and the blob lock held: a concurrent
+            # delete of the last asset with these bytes cannot remove them under us.
+            await self.storage.commit(staged)
+        return asset
+
+    async def create_folder(
+        self, *, owner: User, name: str, parent_id: str | UUID | None = None
+    ) -> Asset:
+        clean_name = _validated_name(name, required=True)
+        parent = await self._check_parent(owner, parent_id)
+        return await Asset.create(
+            owner_id=owner.id,
+            name=clean_name,
+            content_type=FOLDER_CONTENT_TYPE,
+            size=0,
+            sha256=EMPTY_SHA256,
+            parent_id=parent,
+        )
+
+    async def update_asset(
+        self,
+        *,
+        owner: User,
+        asset_id: str | UUID,
+        name: str | None = None,
+        parent_id: str | UUID | None = None,
+        move: bool = False,
+        metadata: Any = None,
+        replace_metadata: bool = False,
+    ) -> Asset:
+        asset = await self.get(owner=owner, asset_id=asset_id)
+        if name is not None:
+            asset.name = _validated_name(name, required=True) or asset.name
+        if move:
+            new_parent = await self._check_parent(owner, parent_id)
+            if new_parent is not None and await self._is_within(new_parent, asset.id):
+                raise InvalidInput("A folder cannot be moved into itself or its descendants")
+            asset.parent_id = new_parent  # type: ignore[assignment]
+        if replace_metadata:
+            asset.metadata = _validate_metadata(metadata)
+        await asset.save()
+        return asset
+
+    async def _is_within(self, candidate: UUID, ancestor: UUID) -> bool:
+        current: UUID | None = candidate
+        seen: set[UUID] = set()
+        while current is not None and current not in seen:
+            if current == ancestor:
+                return True
+            seen.add(current)
+            current = await Asset.filter(id=current).values_list("parent_id", flat=True).first()  # type: ignore[assignment]
+        return False
+
+    async def _with_descendants(self, owner: User, roots: Sequence[UUID]) -> list[UUID]:
+        found = list(dict.fromkeys(roots))
+        frontier = list(found)
+        while frontier:
+            children = await Asset.filter(owner_id=owner.id, parent_id__in=frontier).values_list(
+                "id", flat=True
+            )
+            frontier = [c for c in children if c not in found]  # type: ignore[misc]
+            found.extend(frontier)
+        return found
+
+    async def _delete_rows(self, owner: User, ids: Sequence[UUID]) -> int:
+        if not ids:
+            return 0
+        digests = set(
+            await Asset.filter(id__in=list(ids))
+            .exclude(content_type=FOLDER_CONTENT_TYPE)
+            .values_list("sha256", flat=True)
+        )
+        trashed: list[str] = []
+        try:
+            async with in_transaction() as conn:
+                deleted = await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(
+                    conn
+                ).delete()
+                await _lock_blob(conn, digests)  # type: ignore[arg-type]
+                still_used = set(
+                    await Asset.filter(sha256__in=list(digests))
+                    .using_db(conn)
+                    .values_list("sha256", flat=True)
+                )
+                for digest in digests - still_used:
+                    token = await self.storage.trash(digest)  # type: ignore[arg-type]
+                    if token:
+                        trashed.append(token)
+        except BaseException:
+            for token in trashed:
+                await self.storage.restore(token)
+            raise
+        for token in trashed:
+            with contextlib.suppress(OSError):
+                await self.storage.purge(token)
+        return deleted
+
+    async def delete_asset(self, *, owner: User, asset_id: str | UUID) -> int:
+        asset = await self.get(owner=owner, asset_id=asset_id)
+        ids = await self._with_descendants(owner, [asset.id])
+        return await self._delete_rows(owner, ids)
+
+    def _require_filter(self, where: AssetFilter) -> None:
+        if not any((where.node_id, where.job_id, where.workflow_id, where.created_before)):
+            raise InvalidInput("deleteAssets needs at least one filter field")
+
+    async def delete_assets(self, *, owner: User, where: AssetFilter, dry_run: bool) -> int:
+        self._require_filter(where)
+        roots = await self._filtered(owner, where).values_list("id", flat=True)
+        ids = await self._with_descendants(owner, roots)  # type: ignore[arg-type]
+        if dry_run:
+            return len(ids)
+        return await self._delete_rows(owner, ids)
+
+    # Maintenance -------------------------------------------------------------------------
+
+    async def collect_garbage(self, *, grace_seconds: float = 600) -> int:
+        """Delete blobs no row references (left by a crash between publish and commit)."""
+        removed = 0
+        async for digest in self.storage.iter_digests(older_than_seconds=grace_seconds):
+            async with in_transaction() as conn:
+                await _lock_blob(conn, [digest])
+                if not await Asset.filter(sha256=digest).using_db(conn).exists():
+                    await self.storage.delete(digest)
+                    removed += 1
+        return removed
+
+    async def recover_storage(self) -> None:
+        """After a crash: drop dead uploads, put back blobs whose delete did not commit."""
+        await self.storage.recover()
+        for token, digest in await self.storage.trashed():
+            if await Asset.filter(sha256=digest).exists():
+                await self.storage.restore(token)
+            else:
+                await self.storage.purge(token)

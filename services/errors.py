@@ -1,0 +1,45 @@
+"""Domain failures. Services raise these; the API layers map `code` to their own vocabulary."""
+
+
+class TroveError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(TroveError):
+    code = "BAD_USER_INPUT"
+    http_status = 400
+
+
+class NotFound(TroveError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class Unauthenticated(TroveError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class Forbidden(TroveError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class TooLarge(TroveError):
+    code = "PAYLOAD_TOO_LARGE"
+    http_status = 413
+
+
+class UnsupportedMediaType(TroveError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
+class Conflict(TroveError):
+    code = "CONFLICT"
+    http_status = 409

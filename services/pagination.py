@@ -1,0 +1,163 @@
+"""Keyset pagination over (sort key, id) with opaque cursors.
+
+A page after a cursor is one index range scan, so the 1000th page costs what the first does.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from services.errors import InvalidInput
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Ordering:
+    name: str
+    # None means the id alone orders the rows (UUIDv7 ids sort by creation time).
+    key: str | None
+    descending: bool
+    key_is_datetime: bool = False
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: Callable[[], Awaitable[bool]]
+    has_previous_page: Callable[[], Awaitable[bool]]
+    total_count: Callable[[], Awaitable[int]]
+
+
+def _resolved(value: bool) -> Callable[[], Awaitable[bool]]:
+    async def answer() -> bool:
+        return value
+
+    return answer
+
+
+def encode_cursor(ordering: Ordering, row: Any) -> str:
+    key = [] if ordering.key is None else [getattr(row, ordering.key)]
+    if ordering.key_is_datetime:
+        key = [value.isoformat() for value in key]
+    payload = json.dumps([ordering.name, *key, str(row.pk)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(ordering: Ordering, cursor: str) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput("Malformed cursor") from error
+    expected = 2 if ordering.key is None else 3
+    if not isinstance(payload, list) or len(payload) != expected or payload[0] != ordering.name:
+        raise InvalidInput("Malformed cursor, or a cursor from a different ordering")
+    *key, pk = payload[1:]
+    if not isinstance(pk, str):
+        raise InvalidInput("Malformed cursor")
+    value = key[0] if key else None
+    if ordering.key_is_datetime:
+        try:
+            value = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as error:
+            raise InvalidInput("Malformed cursor") from error
+    return value, pk
+
+
+def validate_page_size(name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}")
+
+
+def _beyond(ordering: Ordering, key_value: Any, pk: str, *, forward: bool) -> Q:
+    """Rows strictly past the cursor in the given direction of the ordering."""
+    ascending = ordering.descending != forward
+    op = "lt" if not ascending else "gt"
+    if ordering.key is None:
+        return Q(**{f"id__{op}": pk})
+    return Q(**{f"{ordering.key}__{op}": key_value}) | Q(
+        **{ordering.key: key_value, f"id__{op}": pk}
+    )
+
+
+def _order_by(ordering: Ordering, *, forward: bool) -> list[str]:
+    descending = ordering.descending == forward
+    prefix = "-" if descending else ""
+    keys = [] if ordering.key is None else [ordering.key]
+    return [f"{prefix}{k}" for k in [*keys, "id"]]
+
+
+async def paginate(
+    queryset: QuerySet[Any],
+    ordering: Ordering,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Page[Any]:
+    validate_page_size("first", first)
+    validate_page_size("last", last)
+    if first is not None and last is not None:
+        raise InvalidInput("Pass either `first` or `last`, not both")
+    after_key = decode_cursor(ordering, after) if after else None
+    before_key = decode_cursor(ordering, before) if before else None
+    base = queryset
+    bounded = base
+    if after_key:
+        bounded = bounded.filter(_beyond(ordering, *after_key, forward=True))
+    if before_key:
+        bounded = bounded.filter(_beyond(ordering, *before_key, forward=False))
+
+    forward = last is None
+    requested = first if forward else last
+    limit = DEFAULT_PAGE_SIZE if requested is None else requested
+    rows: Sequence[Any] = []
+    if limit > 0:
+        rows = await bounded.order_by(*_order_by(ordering, forward=forward)).limit(limit + 1)
+    more = len(rows) > limit
+    rows = list(rows[:limit])
+    if not forward:
+        rows.reverse()
+
+    async def exists_beyond(cursor: tuple[Any, str] | None, *, forward_side: bool) -> bool:
+        if cursor is None:
+            return False
+        return await base.filter(_beyond(ordering, *cursor, forward=forward_side)).exists()
+
+    if forward:
+        has_next = _resolved(more)
+
+        async def has_previous() -> bool:
+            return await exists_beyond(after_key, forward_side=False)
+
+        has_prev = has_previous
+    else:
+        has_prev = _resolved(more)
+
+        async def has_following() -> bool:
+            return await exists_beyond(before_key, forward_side=True)
+
+        has_next = has_following
+
+    async def total() -> int:
+        return await base.count()
+
+    return Page(
+        items=rows,
+        cursors=[encode_cursor(ordering, row) for row in rows],
+        has_next_page=has_next,
+        has_previous_page=has_prev,
+        total_count=total,
+    )

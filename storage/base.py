@@ -1,0 +1,65 @@
+"""The contract every blob store meets: content-addressed by SHA-256, written in two steps.
+
+`stage` streams bytes somewhere private while hashing and counting them; `commit` publishes
+the staged bytes under their digest (a no-op when identical bytes are already stored). The
+caller records its database row between the two, so a failure on either side can be undone.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+SNIFF_BYTES = 8192
+
+
+class BlobTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"content exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    sha256: str
+    size: int
+    # The first bytes of the content, kept for content-type detection.
+    head: bytes
+    token: str
+
+
+class BlobStorage(Protocol):
+    async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedBlob: ...
+
+    async def commit(self, staged: StagedBlob) -> None: ...
+
+    async def discard(self, staged: StagedBlob) -> None: ...
+
+    async def exists(self, sha256: str) -> bool: ...
+
+    async def size(self, sha256: str) -> int: ...
+
+    def read(self, sha256: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Yield the bytes in [start, end) (end exclusive, None for the end of the blob)."""
+        ...
+
+    async def delete(self, sha256: str) -> None: ...
+
+    async def trash(self, sha256: str) -> str | None:
+        """Move a blob aside, reversibly; returns a token, or None if it was not there."""
+        ...
+
+    async def restore(self, token: str) -> None: ...
+
+    async def purge(self, token: str) -> None: ...
+
+    async def trashed(self) -> list[tuple[str, str]]:
+        """(token, sha256) of blobs moved aside by processes that are gone."""
+        ...
+
+    def iter_digests(self, *, older_than_seconds: float) -> AsyncIterator[str]:
+        """Every stored digest whose blob was written more than the given seconds ago."""
+        ...
+
+    async def recover(self) -> int:
+        """Remove staging leftovers of processes that died; returns how many were removed."""
+        ...

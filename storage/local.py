@@ -1,0 +1,185 @@
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob
+
+READ_CHUNK = 1 << 20
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalBlobStorage:
+    """Blobs on local disk at `root/ab/cd/<sha256>`; staging files in `root/.staging`.
+
+    Staging files carry the writer's pid, so a restarted server can tell the leftovers of a
+    killed process from uploads that other live workers are still receiving.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / ".staging"
+        self.trash_dir = root / ".trash"
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.trash_dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a sha256 digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def _staging_path(self, token: str) -> Path:
+        return self.staging / f"{token}.part"
+
+    async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedBlob:
+        token = f"{os.getpid()}.{uuid.uuid4().hex}"
+        path = self._staging_path(token)
+        digest = hashlib.sha256()
+        size = 0
+        head = bytearray()
+        handle = await asyncio.to_thread(open, path, "xb")
+        try:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BlobTooLarge(max_bytes)
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
+            await asyncio.to_thread(_flush_and_close, handle)
+        except BaseException:
+            handle.close()
+            path.unlink(missing_ok=True)
+            raise
+        return StagedBlob(sha256=digest.hexdigest(), size=size, head=bytes(head), token=token)
+
+    async def commit(self, staged: StagedBlob) -> None:
+        source = self._staging_path(staged.token)
+        target = self._path(staged.sha256)
+        await asyncio.to_thread(_publish, source, target)
+
+    async def discard(self, staged: StagedBlob) -> None:
+        self._staging_path(staged.token).unlink(missing_ok=True)
+
+    async def exists(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    async def size(self, sha256: str) -> int:
+        return self._path(sha256).stat().st_size
+
+    async def read(
+        self, sha256: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(open, self._path(sha256), "rb")
+        try:
+            if start:
+                handle.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                want = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+        finally:
+            handle.close()
+
+    async def delete(self, sha256: str) -> None:
+        path = self._path(sha256)
+        path.unlink(missing_ok=True)
+        for parent in (path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+
+    async def trash(self, sha256: str) -> str | None:
+        token = f"{os.getpid()}.{uuid.uuid4().hex}.{sha256}"
+        try:
+            os.replace(self._path(sha256), self.trash_dir / token)
+        except FileNotFoundError:
+            return None
+        return token
+
+    async def restore(self, token: str) -> None:
+        sha256 = token.rsplit(".", 1)[-1]
+        target = self._path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.trash_dir / token, target)
+
+    async def purge(self, token: str) -> None:
+        (self.trash_dir / token).unlink(missing_ok=True)
+        sha256 = token.rsplit(".", 1)[-1]
+        path = self._path(sha256)
+        for parent in (path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+
+    async def trashed(self) -> list[tuple[str, str]]:
+        found = []
+        for entry in self.trash_dir.iterdir():
+            pid_text, _, rest = entry.name.partition(".")
+            if pid_text.isdigit() and _process_alive(int(pid_text)):
+                continue
+            found.append((entry.name, rest.rsplit(".", 1)[-1]))
+        return found
+
+    async def iter_digests(self, *, older_than_seconds: float) -> AsyncIterator[str]:
+        cutoff = time.time() - older_than_seconds
+        for path in await asyncio.to_thread(lambda: list(self._walk_blobs())):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    yield path.name
+
+    def _walk_blobs(self) -> Iterator[Path]:
+        for first in self.root.iterdir():
+            if len(first.name) != 2 or not first.is_dir():
+                continue
+            for second in first.iterdir():
+                yield from second.iterdir()
+
+    async def recover(self) -> int:
+        removed = 0
+        for part in self.staging.glob("*.part"):
+            pid_text = part.name.split(".", 1)[0]
+            if pid_text.isdigit() and _process_alive(int(pid_text)) and int(pid_text) != 0:
+                continue
+            part.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+
+def _hash_and_write(digest: "hashlib._Hash", handle: "os.PathLike[str] | object", chunk: bytes) -> None:
+    digest.update(chunk)
+    handle.write(chunk)  # type: ignore[attr-defined]
+
+
+def _flush_and_close(handle: object) -> None:
+    handle.flush()  # type: ignore[attr-defined]
+    os.fsync(handle.fileno())  # type: ignore[attr-defined]
+    handle.close()  # type: ignore[attr-defined]
+
+
+def _publish(source: Path, target: Path) -> None:
+    if target.exists():
+        # Identical bytes are already stored: keep one copy.
+        source.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
