@@ -35,9 +35,11 @@ def tortoise_config(url: str) -> dict[str, Any]:
     dialect = dialect_of(url)
     if dialect == "sqlite":
         url = _with_sqlite_pragmas(url)
+    # Tortoise caches INSERT statements by connection name, so a process that opens both
+    # dialects (the test suite) must not reuse one name for both.
     return {
-        "connections": {"default": url},
-        "apps": {APP: {"models": ["models", "aerich.models"], "default_connection": "default"}},
+        "connections": {dialect: url},
+        "apps": {APP: {"models": ["models", "aerich.models"], "default_connection": dialect}},
         "use_tz": True,
         "timezone": "UTC",
     }

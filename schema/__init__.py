@@ -51,9 +51,9 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
-            ErrorCodes(),
-            QueryDepthLimiter(max_depth=max_depth),
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            ErrorCodes,
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
         ],
     )

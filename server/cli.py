@@ -94,3 +94,7 @@ def makemigrations(name: str) -> None:
 
     for line in asyncio.run(make_migrations(name)):
         click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

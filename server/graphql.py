@@ -4,11 +4,12 @@ import uuid
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
@@ -41,13 +42,20 @@ class TroveGraphQL(GraphQL[Context, None]):
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            refusal = await self._admit(request)
-            if refusal is not None:
-                await refusal(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response = await self._admit(request)
+        if response is None:
+            try:
+                response = await self.run(request)
+            except HTTPException as error:
+                response = PlainTextResponse(error.reason, status_code=error.status_code)
+            finally:
+                # Closes the uploaded files' temporary spools as soon as the operation ends.
+                await request.close()
+        await response(scope, receive, send)
 
     async def _admit(self, request: Request) -> Response | None:
         request.state.request_id = new_request_id()
