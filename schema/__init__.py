@@ -1,10 +1,12 @@
 import strawberry
-from strawberry.extensions import ParserCache, QueryDepthLimiter, ValidationCache
+from graphql.error import GraphQLError
+from strawberry.types.execution import ExecutionContext
+from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
 from schema.context import Info
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, ParserCache, error_code
 from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
 from schema.nodes import Node
 from schema.scalars import SCALAR_OVERRIDES
@@ -42,8 +44,19 @@ class Subscription(AssetSubscriptions, JobSubscriptions):
     pass
 
 
+class TroveSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are the client's business, and ErrorCodes logs unexpected ones
+        # with the request id; strawberry's default would log every one with a traceback.
+        for error in errors:
+            if error_code(error) is None:
+                super().process_errors([error], execution_context)
+
+
 def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
-    return strawberry.Schema(
+    return TroveSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

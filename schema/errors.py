@@ -1,17 +1,20 @@
 """The one place where failures become GraphQL errors with `extensions.code`."""
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.extensions import ParserCache as StrawberryParserCache
 
 from services.errors import TroveError
 
 logger = logging.getLogger("trove.graphql")
 
 
-def _code_of(error: GraphQLError) -> str | None:
+def error_code(error: GraphQLError) -> str | None:
     original = error.original_error
     if isinstance(original, TroveError):
         return original.code
@@ -19,7 +22,7 @@ def _code_of(error: GraphQLError) -> str | None:
         # Syntax, validation and variable-coercion errors: the request itself is wrong.
         return (error.extensions or {}).get("code") or "BAD_USER_INPUT"
     if isinstance(original, GraphQLError):
-        return _code_of(original)
+        return error_code(original)
     return None
 
 
@@ -34,7 +37,7 @@ class ErrorCodes(MaskErrors):
         request_id = getattr(self.execution_context.context, "request_id", "-")
         processed = []
         for error in errors:
-            code = _code_of(error)
+            code = error_code(error)
             if code is None:
                 logger.error(
                     "unexpected error in request %s at %s",
@@ -71,3 +74,17 @@ class ErrorCodes(MaskErrors):
 
 def graphql_error_body(message: str, code: str) -> dict[str, Any]:
     return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class ParserCache(StrawberryParserCache):
+    """Strawberry's parser cache, minus its habit of raising syntax errors past the other
+    extensions: a query that does not parse is left for strawberry to parse and report as
+    an ordinary request error (with a code)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield

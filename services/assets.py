@@ -405,7 +405,7 @@ class AssetService:
             if current == ancestor:
                 return True
             seen.add(current)
-            current = await Asset.filter(id=current).values_list("parent_id", flat=True).first()  # type: ignore[assignment]
+            current = await Asset.filter(id=current).first().values_list("parent_id", flat=True)  # type: ignore[assignment]
         return False
 
     async def _with_descendants(self, owner: User, roots: Sequence[UUID]) -> list[UUID]:
