@@ -1,0 +1,76 @@
+"""The `trove` command as users run it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import TEST_SECRET, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def trove(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "TROVE_DATA_DIR": str(data_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_schema_prints_the_sdl(tmp_path: Path) -> None:
+    result = trove("schema", data_dir=tmp_path)
+    assert result.returncode == 0
+    assert "type Asset implements Node" in result.stdout
+    assert "createAsset(input: CreateAssetInput!): Asset!" in result.stdout
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    first = trove("migrate", data_dir=tmp_path)
+    assert first.returncode == 0 and "applied" in first.stdout
+    second = trove("migrate", data_dir=tmp_path)
+    assert second.returncode == 0 and "up to date" in second.stdout
+    assert (tmp_path / "trove.db").is_file()
+
+
+def test_token_create_prints_a_working_token_last(tmp_path: Path) -> None:
+    env = {"TROVE_AUTH": "token", "TROVE_SECRET_KEY": TEST_SECRET}
+    result = trove("token", "create", "--user", "dana", data_dir=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "TROVE_DATA_DIR": str(tmp_path), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            subprocess.run(["sleep", "0.1"], check=True)
+        query = {"query": "{ assets { totalCount } }"}
+        assert httpx.post(url + "/graphql", json=query).status_code == 401
+        ok = httpx.post(url + "/graphql", json=query, headers={"Authorization": f"Bearer {token}"})
+        assert ok.json() == {"data": {"assets": {"totalCount": 0}}}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_serve_refuses_a_public_interface_without_auth(tmp_path: Path) -> None:
+    result = trove("serve", "--host", "0.0.0.0", data_dir=tmp_path)
+    assert result.returncode != 0
+    assert "TROVE_AUTH=token" in result.stderr + result.stdout
