@@ -1,3 +1,5 @@
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -23,7 +25,7 @@ class Asset(Model):
     parent: fields.ForeignKeyNullableRelation["Asset"] = fields.ForeignKeyField(
         "models.Asset", related_name="children", null=True, on_delete=fields.CASCADE
     )
-    metadata = fields.JSONField(null=True)
+    metadata: fields.JSONField[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

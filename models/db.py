@@ -62,7 +62,9 @@ async def connect(url: str, *, create_db: bool = False) -> None:
 
 async def apply_migrations(url: str) -> list[str]:
     """Bring the connected database up to the newest migration of its dialect."""
-    command = Command(tortoise_config=tortoise_config(url), app=APP, location=migrations_location(url))
+    command = Command(
+        tortoise_config=tortoise_config(url), app=APP, location=migrations_location(url)
+    )
     await command.init()
     return await command.upgrade(run_in_transaction=True)
 

@@ -1,4 +1,5 @@
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -25,7 +26,7 @@ class Workflow(Model):
         "models.User", related_name="workflows", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=255)
-    graph = fields.JSONField()
+    graph: fields.JSONField[dict[str, Any]] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -42,9 +43,9 @@ class Job(Model):
     )
     workflow_id = fields.CharField(max_length=255, null=True)
     status = fields.CharEnumField(JobStatus, max_length=16, default=JobStatus.QUEUED)
-    graph = fields.JSONField()
-    params = fields.JSONField(null=True)
-    outputs = fields.JSONField(null=True)
+    graph: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    params: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    outputs: fields.JSONField[Any] = fields.JSONField(null=True)
     error = fields.TextField(null=True)
     failed_node_id = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -55,8 +56,6 @@ class Job(Model):
         table = "jobs"
         indexes = (
             Index(fields=("owner_id", "created_at", "id"), name="ix_jobs_owner_created"),
-            Index(
-                fields=("owner_id", "workflow_id", "created_at", "id"), name="ix_jobs_owner_wf"
-            ),
+            Index(fields=("owner_id", "workflow_id", "created_at", "id"), name="ix_jobs_owner_wf"),
             Index(fields=("status",), name="ix_jobs_status"),
         )

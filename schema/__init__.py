@@ -1,8 +1,8 @@
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.types.execution import ExecutionContext
 from strawberry.extensions import QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import ExecutionContext
 
 from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
 from schema.context import Info

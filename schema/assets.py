@@ -11,7 +11,7 @@ from schema.context import Info
 from schema.nodes import Node
 from schema.pagination import Connection
 from schema.scalars import BigInt
-from schema.uploads import upload_chunks, upload_filename, upload_content_type
+from schema.uploads import upload_chunks, upload_content_type, upload_filename
 from services import assets as asset_service
 from services.events import asset_topic
 from services.pagination import Page
@@ -19,8 +19,9 @@ from services.pagination import Page
 if TYPE_CHECKING:
     from schema.jobs import Job
 
-AssetOrder = strawberry.enum(asset_service.AssetOrder, name="AssetOrder")
-AssetGrouping = strawberry.enum(asset_service.AssetGrouping, name="AssetGrouping")
+# Registered in place: the service enums are the GraphQL enums.
+strawberry.enum(asset_service.AssetOrder, name="AssetOrder")
+strawberry.enum(asset_service.AssetGrouping, name="AssetGrouping")
 
 THUMBNAIL_TYPES = ("image/",)
 
@@ -73,8 +74,7 @@ class Asset(Node):
         return context.absolute(context.services.signer.sign(f"/assets/{self.id}/content"))
 
     @strawberry.field(
-        description="A small preview image for images (and video where supported); null "
-        "otherwise."
+        description="A small preview image for images (and video where supported); null otherwise."
     )
     def thumbnail_url(self, info: Info) -> str | None:
         if not self.content_type.startswith(THUMBNAIL_TYPES):
@@ -90,10 +90,10 @@ class Asset(Node):
         row = await info.context.loaders.asset_by_id.load(parent_id)
         return Asset.from_model(row) if row else None
 
-    @strawberry.field(description="The job that produced this asset, when that job ran on this server.")
-    async def job(
-        self, info: Info
-    ) -> Annotated["Job", strawberry.lazy("schema.jobs")] | None:
+    @strawberry.field(
+        description="The job that produced this asset, when that job ran on this server."
+    )
+    async def job(self, info: Info) -> Annotated["Job", strawberry.lazy("schema.jobs")] | None:
         from schema.jobs import Job
 
         if self.job_id is None:
@@ -101,11 +101,13 @@ class Asset(Node):
         row = await info.context.loaders.job_by_id.load(self.job_id)
         return Job.from_model(row) if row else None
 
-    @strawberry.field(description="Children of a folder asset (contentType 'folder'); empty otherwise.")
+    @strawberry.field(
+        description="Children of a folder asset (contentType 'folder'); empty otherwise."
+    )
     async def children(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Asset"]:
-        page = await info.context.services.assets.list(
+        page = await info.context.services.assets.list_assets(
             owner=info.context.user,
             where=asset_service.AssetFilter(parent_id=str(self._row.id)),
             first=first,
@@ -113,14 +115,18 @@ class Asset(Node):
         )
         return asset_connection(page)
 
-    @strawberry.field(description="Lineage: the assets that were inputs of the node run that produced this one.")
+    @strawberry.field(
+        description="Lineage: the assets that were inputs of the node run that produced this one."
+    )
     async def derived_from(self, info: Info) -> list["Asset"]:
         rows = await info.context.services.assets.derived_from(
             owner=info.context.user, asset_id=self._row.id
         )
         return [Asset.from_model(row) for row in rows]
 
-    @strawberry.field(description="Lineage: assets produced by node runs that took this one as an input.")
+    @strawberry.field(
+        description="Lineage: assets produced by node runs that took this one as an input."
+    )
     async def derivatives(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Asset"]:
@@ -137,7 +143,10 @@ def asset_connection(page: Page[models.Asset]) -> Connection[Asset]:
     return Connection[Asset].from_page(page, Asset.from_model)
 
 
-@strawberry.type(name="AssetGroup", description="One group of assets in assetStats: e.g. everything one node produced.")
+@strawberry.type(
+    name="AssetGroup",
+    description="One group of assets in assetStats: e.g. everything one node produced.",
+)
 class AssetGroupType:
     key: str | None = strawberry.field(
         description="The nodeId, jobId, workflowId or contentType of the group (null for "
@@ -226,13 +235,13 @@ class AssetQueries:
         ] = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
-        order_by: AssetOrder | None = asset_service.AssetOrder.CREATED_AT_DESC,
+        order_by: asset_service.AssetOrder | None = asset_service.AssetOrder.CREATED_AT_DESC,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list(
+        page = await info.context.services.assets.list_assets(
             owner=info.context.user,
             where=asset_service.AssetFilter(
                 node_id=node_id,
@@ -259,7 +268,7 @@ class AssetQueries:
     async def asset_stats(
         self,
         info: Info,
-        group_by: AssetGrouping,
+        group_by: asset_service.AssetGrouping,
         node_id: str | None = None,
         job_id: str | None = None,
         workflow_id: str | None = None,
@@ -314,9 +323,7 @@ class AssetMutations:
         return Asset.from_model(row)
 
     @strawberry.mutation
-    async def update_asset(
-        self, info: Info, id: strawberry.ID, input: UpdateAssetInput
-    ) -> Asset:
+    async def update_asset(self, info: Info, id: strawberry.ID, input: UpdateAssetInput) -> Asset:
         row = await info.context.services.assets.update_asset(
             owner=info.context.user,
             asset_id=id,
@@ -375,4 +382,3 @@ class AssetSubscriptions:
             async for row in messages:
                 if all(v is None or getattr(row, k) == v for k, v in wanted.items()):
                     yield Asset.from_model(row)
-

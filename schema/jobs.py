@@ -13,14 +13,14 @@ from services import assets as asset_service
 from services.errors import NotFound
 from services.jobs import NodeTypeInfo
 
-JobStatus = strawberry.enum(models.JobStatus, name="JobStatus")
+strawberry.enum(models.JobStatus, name="JobStatus")
 
 
 @strawberry.type(name="Job")
 class Job(Node):
     id: strawberry.ID
     workflow_id: str | None
-    status: JobStatus
+    status: models.JobStatus
     error: str | None = strawberry.field(
         description="Human-readable failure, with the id of the node that failed."
     )
@@ -55,7 +55,7 @@ class Job(Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list(
+        page = await info.context.services.assets.list_assets(
             owner=info.context.user,
             where=asset_service.AssetFilter(job_id=str(self.id), node_id=node_id),
             first=first,
@@ -146,11 +146,11 @@ class JobQueries:
         self,
         info: Info,
         workflow_id: str | None = None,
-        status: JobStatus | None = None,
+        status: models.JobStatus | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Job]:
-        page = await info.context.services.jobs.list(
+        page = await info.context.services.jobs.list_jobs(
             owner=info.context.user,
             workflow_id=workflow_id,
             status=status,
@@ -188,7 +188,9 @@ class JobMutations:
 
 @strawberry.type
 class JobSubscriptions:
-    @strawberry.subscription(description="Every status change of one job, ending after a final status.")
+    @strawberry.subscription(
+        description="Every status change of one job, ending after a final status."
+    )
     async def job_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Job, None]:
         async for row in info.context.services.jobs.updates(owner=info.context.user, job_id=id):
             yield Job.from_model(row)

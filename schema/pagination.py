@@ -45,7 +45,9 @@ class Connection(Generic[NodeType]):
         return await self._total()
 
     @classmethod
-    def from_page(cls, page: Page[Any], convert: Callable[[Any], NodeType]) -> "Connection[NodeType]":
+    def from_page(
+        cls, page: Page[Any], convert: Callable[[Any], NodeType]
+    ) -> "Connection[NodeType]":
         nodes = [convert(row) for row in page.items]
         return cls(
             edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],

@@ -1,7 +1,7 @@
 import datetime as dt
 from typing import Any, NewType
 
-from strawberry.types.scalar import scalar
+from strawberry.types.scalar import ScalarDefinition, scalar
 
 BigInt = NewType("BigInt", int)
 
@@ -27,7 +27,7 @@ def _parse_bigint(value: Any) -> int:
     return value
 
 
-SCALAR_OVERRIDES = {
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {
     BigInt: scalar(
         name="BigInt",
         description="Integer serialized as a JSON number (byte sizes beyond 2^31).",

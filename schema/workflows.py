@@ -29,7 +29,7 @@ class Workflow(Node):
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
-            graph=row.graph,
+            graph=JSON(row.graph),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -38,7 +38,7 @@ class Workflow(Node):
     async def jobs(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Job]:
-        page = await info.context.services.jobs.list(
+        page = await info.context.services.jobs.list_jobs(
             owner=info.context.user, workflow_id=str(self.id), first=first, after=after
         )
         return job_connection(page)
@@ -47,7 +47,7 @@ class Workflow(Node):
     async def assets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list(
+        page = await info.context.services.assets.list_assets(
             owner=info.context.user,
             where=asset_service.AssetFilter(workflow_id=str(self.id)),
             first=first,
@@ -76,7 +76,7 @@ class WorkflowQueries:
     async def workflows(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Workflow]:
-        page = await info.context.services.workflows.list(
+        page = await info.context.services.workflows.list_workflows(
             owner=info.context.user, first=first, after=after
         )
         return Connection[Workflow].from_page(page, Workflow.from_model)

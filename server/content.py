@@ -1,6 +1,7 @@
 """Asset bytes over HTTP: streaming, Range, ETag, and safe headers for active content."""
 
 import re
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -19,7 +20,9 @@ CACHE_CONTROL = "private, max-age=3600"
 
 
 def _disposition(kind: str, name: str) -> str:
-    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"
+    ascii_name = (
+        name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"
+    )
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
@@ -27,7 +30,7 @@ def _error(error: TroveError) -> JSONResponse:
     return JSONResponse({"error": error.message, "code": error.code}, status_code=error.http_status)
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     """(start, end exclusive) for one satisfiable range; None to send it all; 'unsatisfiable'."""
     match = _RANGE.match(header.replace(" ", ""))
     if match is None:
@@ -96,7 +99,9 @@ class ContentRoutes:
             content_type += "; charset=utf-8"
 
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match and (if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]):
+        if if_none_match and (
+            if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]
+        ):
             return Response(status_code=304, headers=headers)
 
         size = asset.size
@@ -116,7 +121,9 @@ class ContentRoutes:
         headers["Content-Length"] = str(end - start)
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers, media_type=content_type)
-        body = self.services.assets.storage.read(asset.sha256, start, end) if end > start else _empty()
+        body = (
+            self.services.assets.storage.read(asset.sha256, start, end) if end > start else _empty()
+        )
         return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
 
     async def thumbnail(self, request: Request) -> Response:
@@ -136,6 +143,6 @@ class ContentRoutes:
         )
 
 
-async def _empty():  # type: ignore[no-untyped-def]
+async def _empty() -> AsyncIterator[bytes]:
     if False:
         yield b""

@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.functions import Count, Max, Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -69,7 +68,7 @@ class Tracking:
     job_id: str | None = None
     workflow_id: str | None = None
 
-    def validated(self) -> "Tracking":
+    def validated(self) -> Tracking:
         for field in ("node_id", "job_id", "workflow_id"):
             value = getattr(self, field)
             if value is not None and (not value or len(value) > MAX_TRACKING_LENGTH):
@@ -190,7 +189,7 @@ class AssetService:
             query = query.filter(created_at__lt=where.created_before)
         return query
 
-    async def list(
+    async def list_assets(
         self,
         *,
         owner: User,
@@ -222,7 +221,7 @@ class AssetService:
     ) -> tuple[list[Asset], str | None]:
         """The seed system's helper for in-process callers: newest first, `(assets, next)`."""
         owner = User(id=parse_id(user_id, what="user"))
-        page = await self.list(
+        page = await self.list_assets(
             owner=owner,
             where=AssetFilter(node_id=node_id, job_id=job_id, workflow_id=workflow_id),
             first=min(max(limit, 0), 100),
@@ -276,7 +275,9 @@ class AssetService:
     async def _check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
         if parent_id is None:
             return None
-        parent = await Asset.filter(id=parse_id(parent_id, what="folder"), owner_id=owner.id).first()
+        parent = await Asset.filter(
+            id=parse_id(parent_id, what="folder"), owner_id=owner.id
+        ).first()
         if parent is None:
             raise NotFound(f"No folder with id '{parent_id}'")
         if not parent.is_folder:
@@ -348,9 +349,11 @@ class AssetService:
                 using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
             )
             if derived_from:
-                sources = await Asset.filter(
-                    id__in=list(derived_from), owner_id=owner.id
-                ).using_db(conn).values_list("id", flat=True)
+                sources = (
+                    await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
+                    .using_db(conn)
+                    .values_list("id", flat=True)
+                )
                 await AssetLineage.bulk_create(
                     [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
                     using_db=conn,
@@ -392,7 +395,7 @@ class AssetService:
             new_parent = await self._check_parent(owner, parent_id)
             if new_parent is not None and await self._is_within(new_parent, asset.id):
                 raise InvalidInput("A folder cannot be moved into itself or its descendants")
-            asset.parent_id = new_parent  # type: ignore[assignment]
+            asset.parent_id = new_parent
         if replace_metadata:
             asset.metadata = _validate_metadata(metadata)
         await asset.save()
@@ -430,9 +433,9 @@ class AssetService:
         trashed: list[str] = []
         try:
             async with in_transaction() as conn:
-                deleted = await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(
-                    conn
-                ).delete()
+                deleted = (
+                    await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(conn).delete()
+                )
                 await _lock_blob(conn, digests)  # type: ignore[arg-type]
                 still_used = set(
                     await Asset.filter(sha256__in=list(digests))

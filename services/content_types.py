@@ -68,7 +68,12 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def extension_for(content_type: str) -> str:
-    special = {"text/plain": ".txt", "image/jpeg": ".jpg", "audio/mpeg": ".mp3", "audio/wav": ".wav"}
+    special = {
+        "text/plain": ".txt",
+        "image/jpeg": ".jpg",
+        "audio/mpeg": ".mp3",
+        "audio/wav": ".wav",
+    }
     return special.get(content_type) or mimetypes.guess_extension(content_type) or ".bin"
 
 

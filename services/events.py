@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 class EventBroker(Protocol):
     async def publish(self, topic: str, message: Any) -> None: ...
 
-    def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Any]]:
-        ...
+    def subscribe(
+        self, topic: str
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Any]]: ...
 
 
 class InProcessBroker:

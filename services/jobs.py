@@ -76,7 +76,7 @@ class JobService:
     async def get_many(self, *, owner: User, ids: Sequence[str]) -> dict[str, Job]:
         return {row.id: row for row in await Job.filter(id__in=list(ids), owner_id=owner.id)}
 
-    async def list(
+    async def list_jobs(
         self,
         *,
         owner: User,
@@ -90,7 +90,9 @@ class JobService:
             query = query.filter(workflow_id=workflow_id)
         if status is not None:
             query = query.filter(status=status)
-        return await paginate(query, _NEWEST_FIRST, first=first, after=after, last=None, before=None)
+        return await paginate(
+            query, _NEWEST_FIRST, first=first, after=after, last=None, before=None
+        )
 
     async def run(
         self,
@@ -159,7 +161,7 @@ class JobService:
         job.status = status
         job.finished_at = datetime.now(UTC)
         job.outputs = outputs
-        job.error = error
+        job.error = error  # type: ignore[assignment]
         job.failed_node_id = failed_node_id
         await job.save(
             update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]

@@ -6,9 +6,9 @@ A page after a cursor is one index range scan, so the 1000th page costs what the
 import base64
 import binascii
 import json
-from datetime import datetime
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
@@ -68,6 +68,8 @@ def decode_cursor(ordering: Ordering, cursor: str) -> tuple[Any, str]:
         raise InvalidInput("Malformed cursor")
     value = key[0] if key else None
     if ordering.key_is_datetime:
+        if not isinstance(value, str):
+            raise InvalidInput("Malformed cursor")
         try:
             value = datetime.fromisoformat(value)
         except (TypeError, ValueError) as error:
@@ -142,7 +144,7 @@ async def paginate(
         async def has_previous() -> bool:
             return await exists_beyond(after_key, forward_side=False)
 
-        has_prev = has_previous
+        has_prev: Callable[[], Awaitable[bool]] = has_previous
     else:
         has_prev = _resolved(more)
 

@@ -19,9 +19,9 @@ Image.MAX_IMAGE_PIXELS = 100_000_000
 
 def _render(source: bytes) -> bytes:
     try:
-        with Image.open(io.BytesIO(source)) as image:
-            image.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(source)) as opened:
+            opened.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
+            image = ImageOps.exif_transpose(opened)
             image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
             if image.mode not in ("RGB", "RGBA"):
                 image = image.convert("RGBA" if "A" in image.getbands() else "RGB")

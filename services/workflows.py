@@ -29,12 +29,16 @@ def _check_name(name: str) -> str:
 
 class WorkflowService:
     async def get(self, *, owner: User, workflow_id: str | UUID) -> Workflow:
-        row = await Workflow.filter(id=parse_id(workflow_id, what="workflow"), owner_id=owner.id).first()
+        row = await Workflow.filter(
+            id=parse_id(workflow_id, what="workflow"), owner_id=owner.id
+        ).first()
         if row is None:
             raise NotFound(f"No workflow with id '{workflow_id}'")
         return row
 
-    async def list(self, *, owner: User, first: int | None, after: str | None) -> Page[Workflow]:
+    async def list_workflows(
+        self, *, owner: User, first: int | None, after: str | None
+    ) -> Page[Workflow]:
         return await paginate(
             Workflow.filter(owner_id=owner.id),
             _NEWEST_FIRST,
@@ -45,7 +49,9 @@ class WorkflowService:
         )
 
     async def create(self, *, owner: User, name: str, graph: Any) -> Workflow:
-        return await Workflow.create(owner_id=owner.id, name=_check_name(name), graph=_check_graph(graph))
+        return await Workflow.create(
+            owner_id=owner.id, name=_check_name(name), graph=_check_graph(graph)
+        )
 
     async def update(self, *, owner: User, workflow_id: str, name: str, graph: Any) -> Workflow:
         row = await self.get(owner=owner, workflow_id=workflow_id)

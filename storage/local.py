@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob
 
@@ -165,15 +166,15 @@ class LocalBlobStorage:
         return removed
 
 
-def _hash_and_write(digest: "hashlib._Hash", handle: "os.PathLike[str] | object", chunk: bytes) -> None:
+def _hash_and_write(digest: "hashlib._Hash", handle: BinaryIO, chunk: bytes) -> None:
     digest.update(chunk)
-    handle.write(chunk)  # type: ignore[attr-defined]
+    handle.write(chunk)
 
 
-def _flush_and_close(handle: object) -> None:
-    handle.flush()  # type: ignore[attr-defined]
-    os.fsync(handle.fileno())  # type: ignore[attr-defined]
-    handle.close()  # type: ignore[attr-defined]
+def _flush_and_close(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
 
 
 def _publish(source: Path, target: Path) -> None:

@@ -23,7 +23,9 @@ from asgi_lifespan import LifespanManager
 from server.app import create_app
 from server.settings import Settings
 
-POSTGRES_ADMIN_URL = os.environ.get("TROVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TROVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"
+)
 TEST_SECRET = "test-secret-key-not-for-production"
 ROOT = Path(__file__).resolve().parent.parent
 

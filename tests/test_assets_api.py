@@ -22,11 +22,19 @@ def jpeg_bytes() -> bytes:
 
 def blob_files(client: TroveClient) -> list[Path]:
     root = client.services.assets.storage.root
-    return [p for p in root.rglob("*") if p.is_file() and ".staging" not in p.parts and ".trash" not in p.parts]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and ".staging" not in p.parts and ".trash" not in p.parts
+    ]
 
 
-async def test_content_type_is_detected_when_the_claim_is_absent_or_generic(client: TroveClient) -> None:
-    generic = await client.upload(png_bytes(), filename="photo", file_content_type="application/octet-stream")
+async def test_content_type_is_detected_when_the_claim_is_absent_or_generic(
+    client: TroveClient,
+) -> None:
+    generic = await client.upload(
+        png_bytes(), filename="photo", file_content_type="application/octet-stream"
+    )
     assert generic["data"]["createAsset"]["contentType"] == "image/png"
     jpeg = await client.upload(jpeg_bytes(), filename="x.png", file_content_type="")
     assert jpeg["data"]["createAsset"]["contentType"] == "image/jpeg"
@@ -57,7 +65,11 @@ async def test_sha256_size_and_tracking_are_recorded(client: TroveClient) -> Non
 
     content = png_bytes()
     body = await client.upload(
-        content, filename="a.png", nodeId="node-a", jobId="job-a", workflowId="wf-a",
+        content,
+        filename="a.png",
+        nodeId="node-a",
+        jobId="job-a",
+        workflowId="wf-a",
         metadata={"seed": 42, "prompt": "a red square"},
     )
     asset = body["data"]["createAsset"]
@@ -71,35 +83,51 @@ async def test_sha256_size_and_tracking_are_recorded(client: TroveClient) -> Non
     assert data["asset"]["createdAt"].endswith("Z")
 
 
-async def test_identical_bytes_are_stored_once_and_removed_with_the_last_asset(client: TroveClient) -> None:
+async def test_identical_bytes_are_stored_once_and_removed_with_the_last_asset(
+    client: TroveClient,
+) -> None:
     first = (await client.upload(b"same bytes", name="one"))["data"]["createAsset"]
     second = (await client.upload(b"same bytes", name="two"))["data"]["createAsset"]
     assert len(blob_files(client)) == 1
-    await client.data("mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": first["id"]})
+    await client.data(
+        "mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": first["id"]}
+    )
     assert len(blob_files(client)) == 1
     content = await client.http.get(f"/assets/{second['id']}/content")
     assert content.content == b"same bytes"
-    await client.data("mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": second["id"]})
+    await client.data(
+        "mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": second["id"]}
+    )
     assert blob_files(client) == []
 
 
 async def test_folders_nest_and_delete_recursively(client: TroveClient) -> None:
-    root = (await client.data('mutation { createFolder(input: {name: "renders"}) { id contentType size } }'))["createFolder"]
+    root = (
+        await client.data(
+            'mutation { createFolder(input: {name: "renders"}) { id contentType size } }'
+        )
+    )["createFolder"]
     assert root["contentType"] == "folder"
     inner = (
         await client.data(
-            "mutation($p: ID) { createFolder(input: {name: \"day 1\", parentId: $p}) { id parentId parent { id } } }",
+            'mutation($p: ID) { createFolder(input: {name: "day 1", parentId: $p}) { id parentId parent { id } } }',
             {"p": root["id"]},
         )
     )["createFolder"]
     assert inner["parentId"] == root["id"] and inner["parent"]["id"] == root["id"]
-    leaf = (await client.upload(b"leaf", name="leaf.txt", parentId=inner["id"]))["data"]["createAsset"]
-    other = (await client.upload(b"other", name="other.txt", parentId=root["id"]))["data"]["createAsset"]
+    leaf = (await client.upload(b"leaf", name="leaf.txt", parentId=inner["id"]))["data"][
+        "createAsset"
+    ]
+    other = (await client.upload(b"other", name="other.txt", parentId=root["id"]))["data"][
+        "createAsset"
+    ]
     children = await client.data(
         "query($id: ID!) { asset(id: $id) { children { nodes { id } } } }", {"id": root["id"]}
     )
     assert {n["id"] for n in children["asset"]["children"]["nodes"]} == {inner["id"], other["id"]}
-    direct = await client.data("query($p: ID) { assets(parentId: $p) { nodes { id } } }", {"p": inner["id"]})
+    direct = await client.data(
+        "query($p: ID) { assets(parentId: $p) { nodes { id } } }", {"p": inner["id"]}
+    )
     assert [n["id"] for n in direct["assets"]["nodes"]] == [leaf["id"]]
 
     not_folder = await client.upload(b"x", name="x", parentId=leaf["id"])
@@ -110,7 +138,9 @@ async def test_folders_nest_and_delete_recursively(client: TroveClient) -> None:
     )
     assert cycle["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
-    deleted = await client.data("mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": root["id"]})
+    deleted = await client.data(
+        "mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }", {"id": root["id"]}
+    )
     assert deleted["deleteAsset"]["deletedCount"] == 4
     left = await client.data("{ assets { totalCount } }")
     assert left["assets"]["totalCount"] == 0
@@ -118,13 +148,19 @@ async def test_folders_nest_and_delete_recursively(client: TroveClient) -> None:
 
 
 async def test_update_asset(client: TroveClient) -> None:
-    folder = (await client.data('mutation { createFolder(input: {name: "f"}) { id } }'))["createFolder"]
+    folder = (await client.data('mutation { createFolder(input: {name: "f"}) { id } }'))[
+        "createFolder"
+    ]
     asset = (await client.upload(b"x", name="before.txt", metadata={"a": 1}))["data"]["createAsset"]
     renamed = await client.data(
-        "mutation($id: ID!, $p: ID) { updateAsset(id: $id, input: {name: \"after.txt\", parentId: $p}) { name parentId metadata } }",
+        'mutation($id: ID!, $p: ID) { updateAsset(id: $id, input: {name: "after.txt", parentId: $p}) { name parentId metadata } }',
         {"id": asset["id"], "p": folder["id"]},
     )
-    assert renamed["updateAsset"] == {"name": "after.txt", "parentId": folder["id"], "metadata": {"a": 1}}
+    assert renamed["updateAsset"] == {
+        "name": "after.txt",
+        "parentId": folder["id"],
+        "metadata": {"a": 1},
+    }
     cleared = await client.data(
         "mutation($id: ID!) { updateAsset(id: $id, input: {parentId: null, metadata: {b: 2}}) { name parentId metadata } }",
         {"id": asset["id"]},
@@ -138,9 +174,13 @@ async def test_update_asset(client: TroveClient) -> None:
 
 async def test_delete_assets_by_filter_with_dry_run(client: TroveClient) -> None:
     for i in range(5):
-        await client.upload(f"job-a {i}".encode(), name=f"a{i}", jobId="job-a", nodeId="n1" if i < 2 else "n2")
+        await client.upload(
+            f"job-a {i}".encode(), name=f"a{i}", jobId="job-a", nodeId="n1" if i < 2 else "n2"
+        )
     await client.upload(b"job-b", name="b", jobId="job-b")
-    dry = await client.data('mutation { deleteAssets(filter: {jobId: "job-a", nodeId: "n2"}, dryRun: true) { deletedCount } }')
+    dry = await client.data(
+        'mutation { deleteAssets(filter: {jobId: "job-a", nodeId: "n2"}, dryRun: true) { deletedCount } }'
+    )
     assert dry["deleteAssets"]["deletedCount"] == 3
     assert (await client.data("{ assets { totalCount } }"))["assets"]["totalCount"] == 6
     real = await client.data('mutation { deleteAssets(filter: {jobId: "job-a"}) { deletedCount } }')
@@ -152,7 +192,9 @@ async def test_delete_assets_by_filter_with_dry_run(client: TroveClient) -> None
 
 async def test_asset_stats_group_by_node_job_workflow_and_type(client: TroveClient) -> None:
     await client.upload(png_bytes(), name="1.png", nodeId="gen", jobId="j1", workflowId="w")
-    await client.upload(png_bytes(color="blue"), name="2.png", nodeId="gen", jobId="j2", workflowId="w")
+    await client.upload(
+        png_bytes(color="blue"), name="2.png", nodeId="gen", jobId="j2", workflowId="w"
+    )
     await client.upload(b"caption", name="3.txt", nodeId="cap", jobId="j2")
     await client.upload(b"loose", name="4.txt")
     await client.data('mutation { createFolder(input: {name: "not counted"}) { id } }')
@@ -162,7 +204,10 @@ async def test_asset_stats_group_by_node_job_workflow_and_type(client: TroveClie
     assert groups["gen"]["count"] == 2 and groups["cap"]["totalSize"] == len(b"caption")
     assert groups["gen"]["newest"].endswith("Z")
     by_type = await client.data('{ assetStats(groupBy: CONTENT_TYPE, jobId: "j2") { key count } }')
-    assert {g["key"]: g["count"] for g in by_type["assetStats"]} == {"image/png": 1, "text/plain": 1}
+    assert {g["key"]: g["count"] for g in by_type["assetStats"]} == {
+        "image/png": 1,
+        "text/plain": 1,
+    }
     by_job = await client.data('{ assetStats(groupBy: JOB, workflowId: "w") { key count } }')
     assert {g["key"]: g["count"] for g in by_job["assetStats"]} == {"j1": 1, "j2": 1}
 
@@ -170,21 +215,32 @@ async def test_asset_stats_group_by_node_job_workflow_and_type(client: TroveClie
 async def test_node_resolves_assets_and_unknown_ids(client: TroveClient) -> None:
     asset = (await client.upload(b"x", name="x"))["data"]["createAsset"]
     data = await client.data(
-        "query($id: ID!) { node(id: $id) { __typename id ... on Asset { name } } }", {"id": asset["id"]}
+        "query($id: ID!) { node(id: $id) { __typename id ... on Asset { name } } }",
+        {"id": asset["id"]},
     )
     assert data["node"] == {"__typename": "Asset", "id": asset["id"], "name": "x"}
     for unknown in ("not-a-uuid", "00000000-0000-7000-8000-000000000000"):
-        assert (await client.data("query($id: ID!) { node(id: $id) { id } }", {"id": unknown}))["node"] is None
-        assert (await client.data("query($id: ID!) { asset(id: $id) { id } }", {"id": unknown}))["asset"] is None
+        assert (await client.data("query($id: ID!) { node(id: $id) { id } }", {"id": unknown}))[
+            "node"
+        ] is None
+        assert (await client.data("query($id: ID!) { asset(id: $id) { id } }", {"id": unknown}))[
+            "asset"
+        ] is None
 
 
 async def test_filters_by_time_and_type_prefix(client: TroveClient) -> None:
     first = (await client.upload(png_bytes(), name="p.png"))["data"]["createAsset"]
     await client.upload(b"text", name="t.txt")
-    created = (await client.data("query($id: ID!) { asset(id: $id) { createdAt } }", {"id": first["id"]}))["asset"]["createdAt"]
-    after = await client.data("query($t: DateTime) { assets(createdAfter: $t) { nodes { name } } }", {"t": created})
+    created = (
+        await client.data("query($id: ID!) { asset(id: $id) { createdAt } }", {"id": first["id"]})
+    )["asset"]["createdAt"]
+    after = await client.data(
+        "query($t: DateTime) { assets(createdAfter: $t) { nodes { name } } }", {"t": created}
+    )
     assert [n["name"] for n in after["assets"]["nodes"]] == ["t.txt"]
-    before = await client.data("query($t: DateTime) { assets(createdBefore: $t) { nodes { name } } }", {"t": created})
+    before = await client.data(
+        "query($t: DateTime) { assets(createdBefore: $t) { nodes { name } } }", {"t": created}
+    )
     assert before["assets"]["nodes"] == []
     images = await client.data('{ assets(contentType: "image/") { nodes { name } } }')
     assert [n["name"] for n in images["assets"]["nodes"]] == ["p.png"]
@@ -195,7 +251,9 @@ async def test_errors_carry_codes_and_no_stack_traces(client: TroveClient) -> No
     assert syntax["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     unknown = await client.graphql("{ nope }")
     assert unknown["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    coercion = await client.graphql("query($n: Int) { assets(first: $n) { totalCount } }", {"n": "ten"})
+    coercion = await client.graphql(
+        "query($n: Int) { assets(first: $n) { totalCount } }", {"n": "ten"}
+    )
     assert coercion["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     for body in (syntax, unknown, coercion):
         assert "Traceback" not in str(body)
@@ -213,7 +271,12 @@ async def test_create_assets_uploads_several_files(client: TroveClient) -> None:
 
     operations = {
         "query": "mutation($inputs: [CreateAssetInput!]!) { createAssets(inputs: $inputs) { name size jobId } }",
-        "variables": {"inputs": [{"file": None, "jobId": "batch"}, {"file": None, "jobId": "batch", "name": "second.txt"}]},
+        "variables": {
+            "inputs": [
+                {"file": None, "jobId": "batch"},
+                {"file": None, "jobId": "batch", "name": "second.txt"},
+            ]
+        },
     }
     response = await client.http.post(
         "/graphql",
@@ -237,7 +300,10 @@ async def test_malformed_multipart_gets_a_4xx_with_a_message(client: TroveClient
     assert 400 <= garbage.status_code < 500 and garbage.text
     missing_map = await client.http.post(
         "/graphql",
-        data={"operations": '{"query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { id } }", "variables": {"f": null}}', "map": '{"0": ["variables.f"]}'},
+        data={
+            "operations": '{"query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { id } }", "variables": {"f": null}}',
+            "map": '{"0": ["variables.f"]}',
+        },
         files={"1": ("a", b"a")},
         headers={"Apollo-Require-Preflight": "1"},
     )

@@ -19,10 +19,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_token_mode_requires_a_valid_bearer_token(app_factory: Any, database_url: str) -> None:
+async def test_token_mode_requires_a_valid_bearer_token(
+    app_factory: Any, database_url: str
+) -> None:
     async with app_factory(database_url, auth="token") as client:
         for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
-            response = await client.http.post("/graphql", json={"query": "{ assets { totalCount } }"}, headers=headers)
+            response = await client.http.post(
+                "/graphql", json={"query": "{ assets { totalCount } }"}, headers=headers
+            )
             assert response.status_code == 401, headers
             assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         token = await token_for("alice")
@@ -35,13 +39,25 @@ async def test_token_mode_requires_a_valid_bearer_token(app_factory: Any, databa
 async def test_users_never_see_each_others_assets(app_factory: Any, database_url: str) -> None:
     async with app_factory(database_url, auth="token") as client:
         alice, bob = bearer(await token_for("alice")), bearer(await token_for("bob"))
-        mine = (await client.upload(b"alice's", name="a.txt", jobId="shared-job", headers=alice))["data"]["createAsset"]
-        folder = (await client.data('mutation { createFolder(input: {name: "a"}) { id } }', headers=alice))["createFolder"]
+        mine = (await client.upload(b"alice's", name="a.txt", jobId="shared-job", headers=alice))[
+            "data"
+        ]["createAsset"]
+        folder = (
+            await client.data('mutation { createFolder(input: {name: "a"}) { id } }', headers=alice)
+        )["createFolder"]
         await client.upload(b"bob's", name="b.txt", jobId="shared-job", headers=bob)
 
-        listed = await client.data('{ assets(jobId: "shared-job") { totalCount nodes { name } } }', headers=bob)
-        assert listed["assets"]["totalCount"] == 1 and listed["assets"]["nodes"][0]["name"] == "b.txt"
-        by_id = await client.data("query($id: ID!) { asset(id: $id) { id } node(id: $id) { id } }", {"id": mine["id"]}, headers=bob)
+        listed = await client.data(
+            '{ assets(jobId: "shared-job") { totalCount nodes { name } } }', headers=bob
+        )
+        assert (
+            listed["assets"]["totalCount"] == 1 and listed["assets"]["nodes"][0]["name"] == "b.txt"
+        )
+        by_id = await client.data(
+            "query($id: ID!) { asset(id: $id) { id } node(id: $id) { id } }",
+            {"id": mine["id"]},
+            headers=bob,
+        )
         assert by_id == {"asset": None, "node": None}
         stats = await client.data("{ assetStats(groupBy: JOB) { key count } }", headers=bob)
         assert stats["assetStats"] == [{"key": "shared-job", "count": 1}]
@@ -53,7 +69,9 @@ async def test_users_never_see_each_others_assets(app_factory: Any, database_url
             assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         into_foreign = await client.upload(b"x", name="x", parentId=folder["id"], headers=bob)
         assert into_foreign["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        wiped = await client.data('mutation { deleteAssets(filter: {jobId: "shared-job"}) { deletedCount } }', headers=bob)
+        wiped = await client.data(
+            'mutation { deleteAssets(filter: {jobId: "shared-job"}) { deletedCount } }', headers=bob
+        )
         assert wiped["deleteAssets"]["deletedCount"] == 1
         content = await client.http.get(f"/assets/{mine['id']}/content", headers=bob)
         assert content.status_code == 404
@@ -77,7 +95,9 @@ async def test_multipart_without_preflight_header_is_refused(client: TroveClient
         assert response.status_code == 400, headers
         assert "preflight" in response.json()["errors"][0]["message"].lower()
     assert (await client.data("{ assets { totalCount } }"))["assets"]["totalCount"] == 0
-    allowed = await client.upload(b"legit", name="ok.txt", headers={"X-Apollo-Operation-Name": "Upload"})
+    allowed = await client.upload(
+        b"legit", name="ok.txt", headers={"X-Apollo-Operation-Name": "Upload"}
+    )
     assert allowed["data"]["createAsset"]["name"] == "ok.txt"
 
 
@@ -86,7 +106,9 @@ def stored_files(data_dir: Path) -> list[Path]:
     return [p for p in blobs.rglob("*") if p.is_file()] if blobs.exists() else []
 
 
-async def test_oversized_uploads_leave_no_row_and_no_blob(app_factory: Any, database_url: str, tmp_path: Path) -> None:
+async def test_oversized_uploads_leave_no_row_and_no_blob(
+    app_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     async with app_factory(database_url, max_upload_bytes=4096) as client:
         fits = await client.upload(b"x" * 4096, name="fits.bin")
         assert fits["data"]["createAsset"]["size"] == 4096
@@ -99,12 +121,18 @@ async def test_oversized_uploads_leave_no_row_and_no_blob(app_factory: Any, data
         assert len(stored_files(tmp_path / "data")) == 1
 
 
-async def test_oversized_declared_body_is_refused_before_reading(app_factory: Any, sqlite_url: str) -> None:
+async def test_oversized_declared_body_is_refused_before_reading(
+    app_factory: Any, sqlite_url: str
+) -> None:
     async with app_factory(sqlite_url, max_upload_bytes=1024) as client:
         response = await client.http.post(
             "/graphql",
             content=b"0" * 10,
-            headers={"Content-Length": str(50 << 20), "Content-Type": "multipart/form-data; boundary=x", "Apollo-Require-Preflight": "1"},
+            headers={
+                "Content-Length": str(50 << 20),
+                "Content-Type": "multipart/form-data; boundary=x",
+                "Apollo-Require-Preflight": "1",
+            },
         )
         assert response.status_code == 413
         assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"

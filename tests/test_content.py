@@ -2,6 +2,7 @@
 
 import io
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
@@ -12,7 +13,7 @@ from tests.test_assets_api import png_bytes
 PAYLOAD = bytes(range(256)) * 40  # 10,240 bytes
 
 
-async def upload(client: TroveClient, content: bytes = PAYLOAD, **fields: object) -> dict:
+async def upload(client: TroveClient, content: bytes = PAYLOAD, **fields: Any) -> Any:
     body = await client.upload(content, selection="id name sha256 url thumbnailUrl", **fields)
     return body["data"]["createAsset"]
 
@@ -32,7 +33,10 @@ async def test_full_download_with_headers(client: TroveClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-length"] == str(len(PAYLOAD))
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith("inline;") and "filename*=UTF-8''data%20%C3%BCn%C3%AFcode.bin" in disposition
+    assert (
+        disposition.startswith("inline;")
+        and "filename*=UTF-8''data%20%C3%BCn%C3%AFcode.bin" in disposition
+    )
 
 
 async def test_ranges(client: TroveClient) -> None:
@@ -87,7 +91,9 @@ async def test_signatures_are_checked(client: TroveClient) -> None:
     expired = signer.sign(parts.path, now=time.time() - 10 * signer.ttl_seconds)
     assert (await client.http.get(expired)).status_code == 403
     other = (await upload(client, b"other bytes"))["id"]
-    borrowed = f"/assets/{other}/content?expires={query['expires'][0]}&signature={query['signature'][0]}"
+    borrowed = (
+        f"/assets/{other}/content?expires={query['expires'][0]}&signature={query['signature'][0]}"
+    )
     assert (await client.http.get(borrowed)).status_code == 403
 
 
@@ -102,7 +108,9 @@ async def test_active_content_is_never_rendered_inline(client: TroveClient) -> N
         assert "sandbox" in response.headers["content-security-policy"]
         assert response.headers["x-content-type-options"] == "nosniff"
         # A client that lies about the type still cannot get it rendered inline.
-    lying = await upload(client, b"<html><script>x</script></html>", filename="a.html", contentType="text/html")
+    lying = await upload(
+        client, b"<html><script>x</script></html>", filename="a.html", contentType="text/html"
+    )
     response = await client.http.get(path_of(lying["url"]))
     assert response.headers["content-disposition"].startswith("attachment;")
 
@@ -120,14 +128,20 @@ async def test_thumbnails_for_images_only(client: TroveClient) -> None:
     assert text["thumbnailUrl"] is None
     direct = await client.http.get(f"/assets/{text['id']}/thumbnail")
     assert direct.status_code == 404
-    broken = await upload(client, b"\x89PNG\r\n\x1a\nbroken", filename="b.png", contentType="image/png")
+    broken = await upload(
+        client, b"\x89PNG\r\n\x1a\nbroken", filename="b.png", contentType="image/png"
+    )
     assert (await client.http.get(path_of(broken["thumbnailUrl"]))).status_code == 415
 
 
 async def test_unknown_and_folder_content(client: TroveClient) -> None:
-    assert (await client.http.get("/assets/00000000-0000-7000-8000-000000000000/content")).status_code == 404
+    assert (
+        await client.http.get("/assets/00000000-0000-7000-8000-000000000000/content")
+    ).status_code == 404
     assert (await client.http.get("/assets/not-an-id/content")).status_code == 404
-    folder = (await client.data('mutation { createFolder(input: {name: "f"}) { id } }'))["createFolder"]
+    folder = (await client.data('mutation { createFolder(input: {name: "f"}) { id } }'))[
+        "createFolder"
+    ]
     assert (await client.http.get(f"/assets/{folder['id']}/content")).status_code == 404
 
 

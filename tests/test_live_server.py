@@ -48,7 +48,11 @@ async def test_gql_client_uploads_and_queries(live_server_factory: Any, tmp_path
             result = await session.execute(request, upload_files=True)
         asset = result["createAsset"]
         assert asset["size"] == source.stat().st_size
-        assert (asset["name"], asset["contentType"], asset["nodeId"]) == ("render.txt", "text/plain", "node-7")
+        assert (asset["name"], asset["contentType"], asset["nodeId"]) == (
+            "render.txt",
+            "text/plain",
+            "node-7",
+        )
         found = await session.execute(gql('{ assets(jobId: "job-1") { nodes { id } } }'))
         assert found["assets"]["nodes"] == [{"id": asset["id"]}]
 
@@ -59,9 +63,9 @@ def multipart_body(size: int, boundary: str, chunk: int = 1 << 20) -> Iterator[b
         ' "variables": {"f": null}}'
     )
     yield (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.f\"]}}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"big.bin\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.f"]}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.bin"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     block = os.urandom(chunk)
@@ -134,7 +138,10 @@ def test_sigkill_while_receiving_the_body(live_server_factory: Any) -> None:
         httpx.post(
             server.url + "/graphql",
             content=slow_body(),
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Apollo-Require-Preflight": "1"},
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Apollo-Require-Preflight": "1",
+            },
             timeout=60,
         )
     server.start()
@@ -169,7 +176,11 @@ async def test_concurrent_uploads_from_two_processes_on_sqlite(live_server_facto
     errors = [r["errors"] for r in results if "errors" in r]
     assert errors == []
     async with httpx.AsyncClient() as http:
-        body = (await http.post(first.url + "/graphql", json={"query": '{ assets(jobId: "burst") { totalCount } }'})).json()
+        body = (
+            await http.post(
+                first.url + "/graphql", json={"query": '{ assets(jobId: "burst") { totalCount } }'}
+            )
+        ).json()
     assert body["data"]["assets"]["totalCount"] == 60
 
 

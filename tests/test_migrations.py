@@ -19,15 +19,21 @@ IGNORED_TABLES = {"aerich", "sqlite_sequence"}
 def sqlite_schema(path: Path) -> Schema:
     connection = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        tables = [
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
         result: Schema = {}
         for table in sorted(set(tables) - IGNORED_TABLES):
             columns = {
                 name: {"nullable": not notnull, "pk": bool(pk)}
-                for _, name, _type, notnull, _default, pk in connection.execute(f'PRAGMA table_info("{table}")')
+                for _, name, _type, notnull, _default, pk in connection.execute(
+                    f'PRAGMA table_info("{table}")'
+                )
             }
             indexes = set()
-            for _, name, unique, origin, _partial in connection.execute(f'PRAGMA index_list("{table}")'):
+            for _, name, unique, origin, _partial in connection.execute(
+                f'PRAGMA index_list("{table}")'
+            ):
                 if origin == "pk":
                     continue
                 cols = tuple(r[2] for r in connection.execute(f'PRAGMA index_info("{name}")'))

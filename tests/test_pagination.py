@@ -84,7 +84,9 @@ def expected(created: list[dict[str, Any]], where: dict[str, Any], order: str) -
     return [r["id"] for r in rows]
 
 
-async def walk(client: TroveClient, variables: dict[str, Any], *, forward: bool, size: int) -> list[str]:
+async def walk(
+    client: TroveClient, variables: dict[str, Any], *, forward: bool, size: int
+) -> list[str]:
     seen: list[str] = []
     cursor = None
     for _ in range(ASSET_COUNT + 2):
@@ -99,7 +101,9 @@ async def walk(client: TroveClient, variables: dict[str, Any], *, forward: bool,
         if forward:
             seen.extend(ids)
             more, cursor = info["hasNextPage"], info["endCursor"]
-            assert info["hasPreviousPage"] == (variables.get("after") is not None or len(seen) > len(ids))
+            assert info["hasPreviousPage"] == (
+                variables.get("after") is not None or len(seen) > len(ids)
+            )
         else:
             seen[:0] = ids
             more, cursor = info["hasPreviousPage"], info["startCursor"]
@@ -120,7 +124,11 @@ FILTERS = [
 
 async def test_walks_every_filter_combination_forward_and_backward(client: TroveClient) -> None:
     created = await seed(client)
-    extra_filters: list[dict[str, Any]] = [{"contentType": "image/"}, {"contentType": "text/plain"}, {"search": "CAT"}]
+    extra_filters: list[dict[str, Any]] = [
+        {"contentType": "image/"},
+        {"contentType": "text/plain"},
+        {"search": "CAT"},
+    ]
     cases = [{k: v for k, v in f.items() if v is not None} for f in FILTERS] + extra_filters
     for where in cases:
         want = expected(created, where, "CREATED_AT_DESC")
@@ -132,7 +140,9 @@ async def test_walks_every_filter_combination_forward_and_backward(client: Trove
         assert total == len(want)
 
 
-@pytest.mark.parametrize("order", ["CREATED_AT_ASC", "NAME_ASC", "NAME_DESC", "SIZE_DESC", "SIZE_ASC"])
+@pytest.mark.parametrize(
+    "order", ["CREATED_AT_ASC", "NAME_ASC", "NAME_DESC", "SIZE_DESC", "SIZE_ASC"]
+)
 async def test_every_ordering_pages_consistently(client: TroveClient, order: str) -> None:
     created = await seed(client)
     where = {"jobId": "j1"}
@@ -150,13 +160,15 @@ async def test_page_sizes_and_cursors_are_validated(client: TroveClient) -> None
             "query($c: String) { assets(after: $c) { totalCount } }", {"c": cursor}
         )
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", cursor
-    body = await client.graphql("{ assets(first: 0) { edges { cursor } pageInfo { hasNextPage } } }")
+    body = await client.graphql(
+        "{ assets(first: 0) { edges { cursor } pageInfo { hasNextPage } } }"
+    )
     assert body["data"]["assets"]["edges"] == []
 
 
 async def test_cursor_from_another_ordering_is_refused(client: TroveClient) -> None:
     await seed(client)
-    data = await client.data('{ assets(first: 1, orderBy: NAME_ASC) { pageInfo { endCursor } } }')
+    data = await client.data("{ assets(first: 1, orderBy: NAME_ASC) { pageInfo { endCursor } } }")
     cursor = data["assets"]["pageInfo"]["endCursor"]
     body = await client.graphql(
         "query($c: String) { assets(after: $c, orderBy: SIZE_ASC) { totalCount } }", {"c": cursor}
