@@ -1,6 +1,6 @@
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -56,6 +56,9 @@ class TroveSchema(strawberry.Schema):
 
 
 def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
+    # One limiter for the schema's lifetime: its rule class is part of the validation
+    # cache key, and a fresh limiter per request would make every lookup a miss.
+    depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
     return TroveSchema(
         query=Query,
         mutation=Mutation,
@@ -65,7 +68,7 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
             ErrorCodes,
-            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: AddValidationRules(depth_rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
         ],

@@ -7,12 +7,15 @@ import time
 
 class UrlSigner:
     def __init__(self, secret: str, ttl_seconds: int) -> None:
-        self._key = hashlib.sha256(b"trove-url-signing:" + secret.encode()).digest()
+        key = hashlib.sha256(b"trove-url-signing:" + secret.encode()).digest()
+        # Keyed once; each signature copies it instead of redoing the key schedule.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self.ttl_seconds = ttl_seconds
 
     def _mac(self, path: str, expires: int) -> str:
-        message = f"{path}\n{expires}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        mac = self._keyed.copy()
+        mac.update(f"{path}\n{expires}".encode())
+        return mac.hexdigest()
 
     def sign(self, path: str, *, now: float | None = None) -> str:
         # Expiry is rounded up to a window so repeated listings return identical URLs,

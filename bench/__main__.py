@@ -1,0 +1,455 @@
+"""`make bench` / `python -m bench`: Trove against the limit of its stack, side by side.
+
+Each ratio is measured in this one run on this machine: both sides of a ratio run against
+the same data with the same load generator, one after the other, best of several rounds.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.load import LoadResult, build_request, run_load
+from bench.seed import seed_postgres, seed_sqlite
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN = os.environ.get(
+    "TROVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "bench-secret"
+
+LIST_QUERY = (
+    "query($jobId: String!) { assets(jobId: $jobId, first: 50) { edges { node { "
+    "id name contentType size url createdAt nodeId } } pageInfo { hasNextPage endCursor } } }"
+)
+CURSOR_QUERY = (
+    "query($after: String) { assets(first: 50, after: $after) { pageInfo { endCursor } } }"
+)
+PAGE_QUERY = (
+    "query($after: String) { assets(first: 50, after: $after) { edges { node { "
+    "id name contentType size url createdAt nodeId } } pageInfo { hasNextPage endCursor } } }"
+)
+
+
+@dataclass
+class Row:
+    metric: str
+    trove: str
+    baseline: str
+    ratio: float
+    target: str
+    met: bool
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(
+    command: list[str], env: dict[str, str], port: int, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command} exited; see {log}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def trove_server(env: dict[str, str], log: Path) -> tuple[Any, int]:
+    port = free_port()
+    return server(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)], env, port, log
+    ), port
+
+
+def floor_server(env: dict[str, str], log: Path) -> tuple[Any, int]:
+    port = free_port()
+    return server([sys.executable, "-m", "bench.floor", "--port", str(port)], env, port, log), port
+
+
+async def prepare_database(url: str) -> uuid.UUID:
+    from models import db
+    from services import users
+
+    await db.connect(url)
+    try:
+        await db.apply_migrations(url)
+        user = await users.get_or_create_user(name="local")
+        return user.id
+    finally:
+        await db.disconnect()
+
+
+async def create_pg_database() -> str:
+    name = f"trove_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_pg_database(url: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    await admin.close()
+
+
+def gql_request(port: int, query: str, variables: dict[str, Any]) -> bytes:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    return build_request("127.0.0.1", port, "/graphql", body, {})
+
+
+async def throughput(port: int, request: bytes, seconds: float) -> LoadResult:
+    await run_load("127.0.0.1", port, request, connections=4, seconds=0.5)  # warm-up
+    return await run_load(
+        "127.0.0.1", port, request, connections=16, seconds=seconds, check=b'"edges"'
+    )
+
+
+async def sequential_p50s(port: int, requests: list[bytes], rounds: int) -> list[float]:
+    """Median latency of each request, one connection, interleaved rounds (best round)."""
+    best = [float("inf")] * len(requests)
+    for request in requests:
+        await run_load("127.0.0.1", port, request, connections=1, seconds=0.3)
+    for _ in range(rounds):
+        for index, request in enumerate(requests):
+            result = await run_load("127.0.0.1", port, request, connections=1, seconds=0.5)
+            assert result.errors == 0, "requests failed"
+            best[index] = min(best[index], statistics.median(result.latencies))
+    return best
+
+
+# Sections ----------------------------------------------------------------------------------
+
+
+def bench_list(work: Path, quick: bool) -> list[Row]:
+    count = 20_000 if quick else 100_000
+    env = {"TROVE_DATA_DIR": str(work / "list"), "TROVE_SECRET_KEY": SECRET}
+    url = f"sqlite://{work / 'list' / 'trove.db'}"
+    (work / "list").mkdir()
+    owner = asyncio.run(prepare_database(url))
+    seed_sqlite(work / "list" / "trove.db", owner, count)
+    seconds = 2.0 if quick else 5.0
+    rounds = 2 if quick else 3
+    trove_rates, floor_rates = [], []
+    trove_ctx, trove_port = trove_server(env, work / "trove-list.log")
+    floor_ctx, floor_port = floor_server(env, work / "floor-list.log")
+    with trove_ctx, floor_ctx:
+        for round_ in range(rounds):
+            job = f"job-{round_ % 100}"
+            trove_rates.append(
+                asyncio.run(
+                    throughput(
+                        trove_port, gql_request(trove_port, LIST_QUERY, {"jobId": job}), seconds
+                    )
+                )
+            )
+            floor_rates.append(
+                asyncio.run(
+                    throughput(
+                        floor_port, gql_request(floor_port, LIST_QUERY, {"jobId": job}), seconds
+                    )
+                )
+            )
+    best_trove = max(trove_rates, key=lambda r: r.rate)
+    best_floor = max(floor_rates, key=lambda r: r.rate)
+    assert best_trove.errors == 0 and best_floor.errors == 0
+    ratio = best_trove.rate / best_floor.rate
+    return [
+        Row(
+            f"list throughput ({count // 1000}k assets, 16 clients)",
+            f"{best_trove.rate:.0f} req/s (p50 {best_trove.percentile(0.5) * 1000:.1f} ms)",
+            f"floor {best_floor.rate:.0f} req/s",
+            ratio,
+            ">= 0.5",
+            ratio >= 0.5,
+        )
+    ]
+
+
+async def _cursor_after(port: int, rows: int) -> str:
+    """Walk to the page boundary at `rows` the way a client would."""
+    cursor = None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        for _ in range(rows // 50):
+            response = await http.post(
+                "/graphql",
+                json={
+                    "query": CURSOR_QUERY,
+                    "variables": {"after": cursor},
+                },
+            )
+            cursor = response.json()["data"]["assets"]["pageInfo"]["endCursor"]
+    assert cursor is not None
+    return cursor
+
+
+def bench_deep_paging(work: Path, quick: bool) -> list[Row]:
+    count = 60_000 if quick else 100_000
+    depth = 50_000
+    rows: list[Row] = []
+    for dialect in ("sqlite", "postgres"):
+        data_dir = work / f"paging-{dialect}"
+        data_dir.mkdir()
+        url = (
+            f"sqlite://{data_dir / 'trove.db'}"
+            if dialect == "sqlite"
+            else asyncio.run(create_pg_database())
+        )
+        try:
+            owner = asyncio.run(prepare_database(url))
+            if dialect == "sqlite":
+                seed_sqlite(data_dir / "trove.db", owner, count)
+            else:
+                asyncio.run(seed_postgres(url, owner, count))
+            env = {
+                "TROVE_DATA_DIR": str(data_dir),
+                "TROVE_SECRET_KEY": SECRET,
+                "TROVE_DATABASE_URL": url,
+            }
+            ctx, port = trove_server(env, work / f"trove-paging-{dialect}.log")
+            with ctx:
+                deep = asyncio.run(_cursor_after(port, depth))
+                first, later = asyncio.run(
+                    sequential_p50s(
+                        port,
+                        [
+                            gql_request(port, PAGE_QUERY, {"after": None}),
+                            gql_request(port, PAGE_QUERY, {"after": deep}),
+                        ],
+                        rounds=3 if quick else 6,
+                    )
+                )
+        finally:
+            if dialect == "postgres":
+                asyncio.run(drop_pg_database(url))
+        ratio = later / first
+        rows.append(
+            Row(
+                f"deep paging, {dialect} (page after {depth:,} / first)",
+                f"{later * 1000:.2f} ms",
+                f"first page {first * 1000:.2f} ms",
+                ratio,
+                "<= 1.2",
+                ratio <= 1.2,
+            )
+        )
+    return rows
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def bench_upload(work: Path, quick: bool) -> list[Row]:
+    size = (256 if quick else 1024) << 20
+    source = work / "upload.bin"
+    with source.open("wb") as handle:
+        block = os.urandom(1 << 20)
+        for _ in range(size >> 20):
+            handle.write(block[:-1] + os.urandom(1))
+    copy_target = work / "copy.bin"
+    started = time.perf_counter()
+    with source.open("rb") as src, copy_target.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+        dst.flush()
+        os.fsync(dst.fileno())
+    copy_seconds = time.perf_counter() - started
+    copy_target.unlink()
+    data_dir = work / "upload"
+    env = {
+        "TROVE_DATA_DIR": str(data_dir),
+        "TROVE_SECRET_KEY": SECRET,
+        "TROVE_MAX_UPLOAD_BYTES": str(size * 2),
+    }
+    ctx, port = trove_server(env, work / "trove-upload.log")
+    with ctx as process:
+        with httpx.Client(timeout=60) as http:  # warm the app (first request imports lazily)
+            http.post(
+                f"http://127.0.0.1:{port}/graphql", json={"query": "{ assets { totalCount } }"}
+            )
+        before = _peak_rss_kb(process.pid)
+        operations = json.dumps(
+            {
+                "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { size } }",
+                "variables": {"f": None},
+            }
+        )
+        started = time.perf_counter()
+        result = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                f"http://127.0.0.1:{port}/graphql",
+                "-H",
+                "Apollo-Require-Preflight: 1",
+                "-F",
+                f"operations={operations}",
+                "-F",
+                'map={"0": ["variables.f"]}',
+                "-F",
+                f"0=@{source}",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        upload_seconds = time.perf_counter() - started
+        after = _peak_rss_kb(process.pid)
+    assert json.loads(result.stdout)["data"]["createAsset"]["size"] == size, result.stdout
+    source.unlink()
+    mb = size / 1e6
+    ratio = (mb / upload_seconds) / (mb / copy_seconds)
+    growth_mb = (after - before) / 1024
+    return [
+        Row(
+            f"upload {size >> 20} MiB (createAsset vs copy + fsync)",
+            f"{mb / upload_seconds:.0f} MB/s",
+            f"copy {mb / copy_seconds:.0f} MB/s",
+            ratio,
+            ">= 0.5",
+            ratio >= 0.5,
+        ),
+        Row(
+            "upload: server peak RSS growth",
+            f"{growth_mb:.1f} MB",
+            f"before {before / 1024:.0f} MB",
+            growth_mb / 100,
+            "< 100 MB",
+            growth_mb < 100,
+        ),
+    ]
+
+
+def bench_scale(work: Path, quick: bool) -> list[Row]:
+    sizes = (10_000, 200_000 if quick else 1_000_000)
+    p50s: list[float] = []
+    plan = ""
+    for count in sizes:
+        url = asyncio.run(create_pg_database())
+        try:
+            owner = asyncio.run(prepare_database(url))
+            asyncio.run(seed_postgres(url, owner, count))
+            env = {
+                "TROVE_DATA_DIR": str(work / f"scale-{count}"),
+                "TROVE_SECRET_KEY": SECRET,
+                "TROVE_DATABASE_URL": url,
+            }
+            ctx, port = trove_server(env, work / f"trove-scale-{count}.log")
+            with ctx:
+                p50s.extend(
+                    asyncio.run(
+                        sequential_p50s(
+                            port,
+                            [gql_request(port, LIST_QUERY, {"jobId": "job-7"})],
+                            rounds=3 if quick else 6,
+                        )
+                    )
+                )
+            plan = asyncio.run(_explain(url, owner))
+        finally:
+            asyncio.run(drop_pg_database(url))
+    ratio = p50s[1] / p50s[0]
+    print(f"query plan at {sizes[1]:,} assets:\n{plan}\n")
+    uses_index = "Index" in plan and "Seq Scan" not in plan
+    return [
+        Row(
+            f"scale, PostgreSQL p50 ({sizes[1] // 1000}k / 10k assets)",
+            f"{p50s[1] * 1000:.2f} ms",
+            f"10k: {p50s[0] * 1000:.2f} ms",
+            ratio,
+            "<= 1.5, index",
+            ratio <= 1.5 and uses_index,
+        )
+    ]
+
+
+async def _explain(url: str, owner: uuid.UUID) -> str:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            'EXPLAIN SELECT * FROM "assets" WHERE "owner_id"=$1 AND "job_id"=$2 '
+            'ORDER BY "id" DESC LIMIT 51',
+            owner,
+            "job-7",
+        )
+    finally:
+        await connection.close()
+    return "\n".join(r[0] for r in rows)
+
+
+SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
+    "list": bench_list,
+    "paging": bench_deep_paging,
+    "upload": bench_upload,
+    "scale": bench_scale,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller data, shorter runs")
+    parser.add_argument("sections", nargs="*", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args()
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    args.sections = args.sections or list(SECTIONS)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="trove-bench-") as tmp:
+        work = Path(tmp)
+        for name in args.sections:
+            print(f"== {name} ...", flush=True)
+            section_rows = SECTIONS[name](work, args.quick)
+            for row in section_rows:
+                print(
+                    f"   {row.metric}: {row.trove} vs {row.baseline} -> {row.ratio:.2f}", flush=True
+                )
+            rows.extend(section_rows)
+    width = max(len(r.metric) for r in rows)
+    print()
+    print(f"{'metric'.ljust(width)} | {'ratio':>6} | target         | met | trove / baseline")
+    print("-" * (width + 70))
+    for r in rows:
+        met = "yes" if r.met else "NO "
+        print(
+            f"{r.metric.ljust(width)} | {r.ratio:6.2f} | {r.target:<14} | {met} | "
+            f"{r.trove} / {r.baseline}"
+        )
+
+
+if __name__ == "__main__":
+    main()
