@@ -3,10 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# npm ci empties node_modules first, so the stamp inside it goes with any old install.
+NPM_STAMP := node_modules/.installed
 
-.PHONY: install serve test lint format bench clean
+.PHONY: install npm-install serve test lint format bench clean
 
-install: $(STAMP)
+install: $(STAMP) npm-install
+
+# GraphiQL for offline use and the JavaScript clients the tests drive, pinned by
+# package-lock.json. Without Node.js the server still runs: GraphiQL then loads from a CDN.
+npm-install:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(NPM_STAMP); \
+	else \
+		echo "make install: node/npm not found, skipping 'npm ci': GraphiQL falls back to its CDN page (needs internet) and the Node.js tests are skipped"; \
+	fi
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Trove needs Python 3.11 or newer")'
@@ -34,4 +49,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

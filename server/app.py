@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -13,8 +14,11 @@ from models import db
 from schema import build_schema
 from server.auth import Authenticator
 from server.content import ContentRoutes
+from server.graphiql import DEFAULT_NODE_MODULES, GraphiQLPage
 from server.graphql import TroveGraphQL
 from server.limits import BodySizeLimit
+from server.persisted_queries import PersistedQueryCache
+from server.rest import RestRoutes
 from server.settings import Settings
 from services.assets import AssetService
 from services.events import InProcessBroker
@@ -26,6 +30,16 @@ from services.workflows import WorkflowService
 from storage import LocalBlobStorage
 
 logger = logging.getLogger("trove")
+
+# What browser pages on TROVE_CORS_ORIGINS may send: the Apollo headers satisfy the CSRF rule.
+CORS_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Apollo-Require-Preflight",
+    "X-Apollo-Operation-Name",
+)
+# Let pages read what the content routes and the GraphQL errors tell them.
+CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenticate")
 
 
 def build_services(settings: Settings) -> Services:
@@ -77,21 +91,46 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    graphiql = GraphiQLPage(
+        auth_required=settings.auth != "none",
+        node_modules=settings.node_modules or DEFAULT_NODE_MODULES,
+    )
+    graphiql.log_mode()
     graphql = TroveGraphQL(
         build_schema(max_depth=settings.query_depth_limit),
         services=services,
         authenticator=authenticator,
+        graphiql=graphiql,
+        persisted_queries=PersistedQueryCache(max_entries=settings.persisted_query_cache_size),
         multipart_uploads_enabled=True,
+        # Browsers skip CORS for WebSockets; the same origins may open subscriptions.
+        allowed_origins=settings.cors_origins,
     )
     content = ContentRoutes(services=services, authenticator=authenticator)
+    rest = RestRoutes(services=services, authenticator=authenticator)
+    middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
+    if settings.cors_origins:
+        # Outermost, so refusals (401, 413) also carry the headers a page needs to read them.
+        middleware.insert(
+            0,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=CORS_HEADERS,
+                expose_headers=CORS_EXPOSED_HEADERS,
+            ),
+        )
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *graphiql.routes(),
             *content.routes(),
+            *rest.routes(),
         ],
-        middleware=[Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.services = services

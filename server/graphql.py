@@ -1,88 +1,259 @@
-"""The /graphql endpoint: strawberry's ASGI view plus authentication and CSRF defence."""
+"""The /graphql endpoint: strawberry's ASGI view plus authentication, CSRF defence, the
+GraphQL-over-HTTP media types and status codes, and automatic persisted queries."""
 
 import uuid
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from cross_web import HTTPException
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
-from schema.errors import graphql_error_body
 from server.auth import Authenticator
+from server.graphiql import GraphiQLPage
+from server.persisted_queries import PersistedQueryCache, PersistedQueryError
 from services.errors import TroveError
 from services.runtime import Services
 
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+ACCEPTED_CONTENT_TYPES = ("application/json", "multipart/form-data")
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def _essence(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def is_simple_cross_site_capable(request: Request) -> bool:
     """Multipart is a content type a browser form may POST cross-site without preflight."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return content_type in ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+    return _essence(request.headers.get("content-type", "")) in (
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+    )
 
 
 def has_preflight_header(request: Request) -> bool:
     return any(request.headers.get(name, "").strip() for name in PREFLIGHT_HEADERS)
 
 
+def response_media_type(accept: str | None) -> str:
+    """application/graphql-response+json when the client prefers it, else application/json.
+
+    Clients that know the new type list it first or with a higher q (Apollo sends
+    `application/graphql-response+json,application/json;q=0.9`); `*/*` or no Accept at all
+    keeps the legacy type, which every client understands.
+    """
+    candidates: list[tuple[float, int, str]] = []
+    for position, item in enumerate((accept or "").split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON) and q > 0:
+            # Among equal q values the client's own order decides.
+            candidates.append((q, -position, media))
+    return max(candidates)[2] if candidates else APPLICATION_JSON
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    # No `data` entry: the GraphQL spec leaves it out when execution never started.
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _code_for_status(status: int) -> str:
+    return {404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
+        status, "BAD_USER_INPUT" if status < 500 else "INTERNAL_SERVER_ERROR"
+    )
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """True when no execution happened (parse, validation or variable coercion failed).
+
+    Field errors always carry a path, even when they null out the whole `data`.
+    """
+    return (
+        result.data is None
+        and bool(result.errors)
+        and not any(error.path for error in result.errors or [])
+    )
+
+
 class TroveGraphQL(GraphQL[Context, None]):
-    def __init__(self, *args: Any, services: Services, authenticator: Authenticator, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        services: Services,
+        authenticator: Authenticator,
+        graphiql: GraphiQLPage | None = None,
+        persisted_queries: PersistedQueryCache | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.services = services
         self.authenticator = authenticator
+        self.graphiql = graphiql
+        self.persisted_queries = persisted_queries or PersistedQueryCache(max_entries=1000)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        request.state.media_type = response_media_type(request.headers.get("accept"))
+        request.state.request_error = None
         response = await self._admit(request)
         if response is None:
             try:
                 response = await self.run(request)
+                self._finish(request, response)
             except HTTPException as error:
-                response = PlainTextResponse(error.reason, status_code=error.status_code)
+                response = self._http_error(request, error)
+            except PersistedQueryError as error:
+                status = 400
+                if not error.invalid_parameters and request.state.media_type == APPLICATION_JSON:
+                    status = 200
+                response = self._error(request, error.message, error.code, status)
             finally:
                 # Closes the uploaded files' temporary spools as soon as the operation ends.
                 await request.close()
         await response(scope, receive, send)
 
+    def _error(
+        self,
+        request: Request,
+        message: str,
+        code: str,
+        status: int,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return JSONResponse(
+            error_body(message, code),
+            status_code=status,
+            headers=headers,
+            media_type=request.state.media_type,
+        )
+
+    def _http_error(self, request: Request, error: HTTPException) -> Response:
+        if isinstance(error.__cause__, InvalidOperationTypeError) and request.method == "GET":
+            # GET must stay safe: a link or prefetch must never change anything.
+            return self._error(
+                request,
+                f"{error.reason}: send mutations with POST",
+                "BAD_USER_INPUT",
+                405,
+                headers={"Allow": "POST"},
+            )
+        return self._error(
+            request, error.reason, _code_for_status(error.status_code), error.status_code
+        )
+
+    def _finish(self, request: Request, response: Response) -> None:
+        """Label a GraphQL result with the negotiated media type and the spec's status."""
+        if _essence(response.headers.get("content-type", "")) != APPLICATION_JSON:
+            return  # GraphiQL's page or a stream
+        media_type = request.state.media_type
+        response.headers["content-type"] = media_type
+        kind = request.state.request_error
+        if kind == "internal":
+            response.status_code = 500
+        elif kind == "request" and media_type == GRAPHQL_RESPONSE_JSON:
+            response.status_code = 400
+
     async def _admit(self, request: Request) -> Response | None:
         request.state.request_id = new_request_id()
-        if request.method == "POST" and is_simple_cross_site_capable(request):
-            if not has_preflight_header(request):
-                return JSONResponse(
-                    graphql_error_body(
-                        "This request could be a cross-site request forgery: multipart "
-                        "requests need a non-empty `Apollo-Require-Preflight` or "
-                        "`X-Apollo-Operation-Name` header.",
-                        "BAD_USER_INPUT",
-                    ),
-                    status_code=400,
+        if request.method == "POST":
+            if _essence(request.headers.get("content-type", "")) not in ACCEPTED_CONTENT_TYPES:
+                return self._error(
+                    request,
+                    "Send the operation as application/json (or multipart/form-data for uploads)",
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    415,
                 )
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
-        if wants_ide:
+            if is_simple_cross_site_capable(request) and not has_preflight_header(request):
+                return self._error(
+                    request,
+                    "This request could be a cross-site request forgery: multipart "
+                    "requests need a non-empty `Apollo-Require-Preflight` or "
+                    "`X-Apollo-Operation-Name` header.",
+                    "BAD_USER_INPUT",
+                    400,
+                )
+        if self.should_render_graphql_ide(StarletteRequestAdapter(request)):
             request.state.user = None
             return None
         try:
             request.state.user = await self.authenticator.from_headers(request.headers)
         except TroveError as error:
-            return JSONResponse(
-                graphql_error_body(error.message, error.code),
-                status_code=error.http_status,
+            return self._error(
+                request,
+                error.message,
+                error.code,
+                error.http_status,
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return None
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Only browsers navigating here, which ask for HTML. Strawberry also answers `*/*`
+        # with the page, but that is what Apollo Client sends with a persisted query's
+        # hash-only GET, which must get JSON.
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql is None:
+            return await super().render_graphql_ide(request)
+        return self.graphiql.render(request)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for one in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(one.operation_name, str | None):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null."
+                )
+            one.query = self.persisted_queries.resolve(one.query, one.extensions)
+        return parsed
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        if _is_request_error(result):
+            body.pop("data", None)
+            codes = {(error.extensions or {}).get("code") for error in result.errors or []}
+            request.state.request_error = (
+                "internal" if codes == {"INTERNAL_SERVER_ERROR"} else "request"
+            )
+        return body
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
@@ -118,5 +289,7 @@ class TroveGraphQL(GraphQL[Context, None]):
                 value if isinstance(value, str) else None
             )
         except TroveError as error:
-            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from error
+            raise ConnectionRejectionError(
+                {"message": error.message, "code": error.code}
+            ) from error
         return UNSET

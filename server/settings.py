@@ -1,9 +1,10 @@
+import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEVELOPMENT_SECRET = "trove-development-secret-change-me"
@@ -26,6 +27,22 @@ class Settings(BaseSettings):
     query_depth_limit: int = 12
     url_ttl_seconds: int = 3600
     public_url: str = ""
+    # Browser origins allowed to call the API from their pages ("*" for any); none by default.
+    # NoDecode: a comma-separated list reads better in an env file than a JSON array.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    persisted_query_cache_size: int = Field(default=1000, ge=0)
+    # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
+    node_modules: Path | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> "Settings":

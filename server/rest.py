@@ -1,0 +1,422 @@
+"""The seed system's (nodetool's) REST asset API, as a thin adapter over AssetService.
+
+Everything here translates HTTP to service calls and back: the rules (validation, scoping,
+size limits, storage) live in the services, exactly as for GraphQL.
+"""
+
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from tempfile import SpooledTemporaryFile
+from typing import Any
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import models
+from schema.assets import THUMBNAIL_TYPES
+from server.auth import Authenticator
+from server.graphql import has_preflight_header, new_request_id
+from server.limits import BodyTooLarge
+from services.assets import AssetFilter, Tracking
+from services.errors import InvalidInput, TroveError, UnsupportedMediaType
+from services.pagination import MAX_PAGE_SIZE
+from services.runtime import Services
+
+logger = logging.getLogger("trove.rest")
+
+CHUNK = 1 << 20
+# The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
+MAX_FIELD_BYTES = 256 * 1024
+MAX_FIELDS = 16
+CREATE_FIELDS = ("name", "content_type", "node_id", "job_id", "workflow_id", "parent_id")
+UPDATE_FIELDS = ("name", "parent_id")
+# Routes take every method so that a wrong one still gets a JSON answer.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _iso(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+
+
+@dataclass
+class _Part:
+    name: str
+    filename: str | None
+    content_type: str | None
+
+
+class MultipartStream:
+    """Parts of a multipart/form-data body as they arrive, file bytes included.
+
+    Nothing is buffered beyond one received chunk, so a file can go to storage while
+    it is still being uploaded.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self._events: list[tuple[str, Any]] = []
+        self._header_name = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers[self._header_name.lower()] = self._header_value
+        self._header_name = self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition"))
+        if b"name" not in options:
+            raise InvalidInput("Every multipart part needs a Content-Disposition name")
+        filename = options.get(b"filename")
+        content_type = self._headers.get(b"content-type")
+        self._events.append(
+            (
+                "part",
+                _Part(
+                    name=options[b"name"].decode(errors="replace"),
+                    filename=filename.decode(errors="replace") if filename is not None else None,
+                    content_type=content_type.decode("latin-1") if content_type else None,
+                ),
+            )
+        )
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        self._events.append(("data", data[start:end]))
+
+    def _on_part_end(self) -> None:
+        self._events.append(("end", None))
+
+    async def events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        """("part", _Part), then ("data", bytes) any number of times, then ("end", None)."""
+        _, params = parse_options_header(self.request.headers.get("content-type"))
+        boundary = params.get(b"boundary")
+        if not boundary:
+            raise InvalidInput("The multipart Content-Type has no boundary")
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+            },
+        )
+        try:
+            async for chunk in self.request.stream():
+                parser.write(chunk)
+                pending, self._events = self._events, []
+                for event in pending:
+                    yield event
+            parser.finalize()
+        except ValueError as error:  # python-multipart's parse errors derive from it
+            raise InvalidInput(f"Malformed multipart body: {error}") from error
+        for event in self._events:
+            yield event
+
+
+async def _read_field(events: AsyncIterator[tuple[str, Any]]) -> str:
+    data = bytearray()
+    async for kind, value in events:
+        if kind == "end":
+            return data.decode(errors="replace")
+        data.extend(value)
+        if len(data) > MAX_FIELD_BYTES:
+            raise InvalidInput(f"A form field is larger than {MAX_FIELD_BYTES} bytes")
+    raise InvalidInput("The multipart body ended inside a field")
+
+
+async def _file_chunks(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[bytes]:
+    async for kind, value in events:
+        if kind == "end":
+            return
+        yield value
+    raise InvalidInput("The multipart body ended inside the file")
+
+
+async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
+    """Keep the file aside (on disk past 1 MiB) when the `json` part has not come yet."""
+    # Closed by the caller (or below on failure): it outlives this function.
+    upload = UploadFile(SpooledTemporaryFile(max_size=CHUNK))  # type: ignore[arg-type]  # noqa: SIM115
+    try:
+        async for chunk in _file_chunks(events):
+            await upload.write(chunk)
+        await upload.seek(0)
+    except BaseException:
+        await upload.close()
+        raise
+    return upload
+
+
+async def _spooled_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(CHUNK):
+        yield chunk
+
+
+def _parse_object(raw: str | bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError as error:
+        raise InvalidInput(f"{what} is not valid JSON") from error
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return value
+
+
+def _fields(body: dict[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
+    """The accepted keys that carry a value; null means 'not given', as in nodetool."""
+    accepted = (*strings, "metadata")
+    unknown = sorted(k for k, value in body.items() if k not in accepted and value is not None)
+    if unknown:
+        raise InvalidInput(
+            f"Unsupported field(s) {', '.join(unknown)}; accepted: {', '.join(accepted)}"
+        )
+    given = {key: value for key, value in body.items() if key in accepted and value is not None}
+    for key in strings:
+        if key in given and not isinstance(given[key], str):
+            raise InvalidInput(f"`{key}` must be a string")
+    return given
+
+
+class RestRoutes:
+    def __init__(self, *, services: Services, authenticator: Authenticator) -> None:
+        self.services = services
+        self.authenticator = authenticator
+
+    def routes(self) -> list[Route]:
+        collection = self._dispatch(
+            {"GET": self.list_assets, "HEAD": self.list_assets, "POST": self.create_asset}
+        )
+        item = self._dispatch(
+            {
+                "GET": self.get_asset,
+                "HEAD": self.get_asset,
+                "PUT": self.update_asset,
+                "DELETE": self.delete_asset,
+            }
+        )
+        return [
+            # nodetool clients post to the trailing-slash form; a redirect would drop the body.
+            Route("/api/assets", collection, methods=ANY_METHOD),
+            Route("/api/assets/", collection, methods=ANY_METHOD),
+            Route("/api/assets/{asset_id}", item, methods=ANY_METHOD),
+            Route("/api/{rest:path}", self._not_found, methods=ANY_METHOD),
+        ]
+
+    def _dispatch(self, handlers: dict[str, Handler]) -> Handler:
+        allow = ", ".join(handlers)
+
+        async def endpoint(request: Request) -> Response:
+            handler = handlers.get(request.method)
+            if handler is None:
+                return _error_response(
+                    405, f"{request.method} is not allowed here", "BAD_USER_INPUT", Allow=allow
+                )
+            return await self._guarded(handler, request)
+
+        return endpoint
+
+    async def _not_found(self, request: Request) -> Response:
+        return _error_response(404, f"No API route {request.url.path}", "NOT_FOUND")
+
+    async def _guarded(self, handler: Handler, request: Request) -> Response:
+        try:
+            return await handler(request)
+        except TroveError as error:
+            headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
+            return _error_response(error.http_status, error.message, error.code, **headers)
+        except (BodyTooLarge, ClientDisconnect):
+            raise  # BodySizeLimit answers 413; a gone client needs no answer
+        except Exception:
+            request_id = new_request_id()
+            logger.exception("unexpected error in REST request %s", request_id)
+            return _error_response(
+                500, f"Internal server error (request id {request_id})", "INTERNAL_SERVER_ERROR"
+            )
+
+    async def _user(self, request: Request) -> models.User:
+        return await self.authenticator.from_headers(request.headers)
+
+    def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
+        base = str(request.base_url).rstrip("/")
+        signer = self.services.signer
+        parent_id = asset.parent_id  # type: ignore[attr-defined]
+        return {
+            "id": str(asset.id),
+            "name": asset.name,
+            "content_type": asset.content_type,
+            "size": asset.size,
+            "sha256": asset.sha256,
+            "node_id": asset.node_id,
+            "job_id": asset.job_id,
+            "workflow_id": asset.workflow_id,
+            "parent_id": str(parent_id) if parent_id else None,
+            "metadata": asset.metadata,
+            "created_at": _iso(asset.created_at),
+            "updated_at": _iso(asset.updated_at),
+            "get_url": None
+            if asset.is_folder
+            else base + signer.sign(f"/assets/{asset.id}/content"),
+            "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
+            if asset.content_type.startswith(THUMBNAIL_TYPES)
+            else None,
+        }
+
+    # Endpoints ----------------------------------------------------------------------------
+
+    async def list_assets(self, request: Request) -> Response:
+        user = await self._user(request)
+        params = request.query_params
+        page_size = MAX_PAGE_SIZE
+        if params.get("page_size"):
+            try:
+                page_size = int(params["page_size"])
+            except ValueError as error:
+                raise InvalidInput("`page_size` must be an integer") from error
+            if page_size < 1:
+                raise InvalidInput("`page_size` must be at least 1")
+            # nodetool clients ask for up to 10000 at a time; `next` fetches the rest.
+            page_size = min(page_size, MAX_PAGE_SIZE)
+        page = await self.services.assets.list_assets(
+            owner=user,
+            where=AssetFilter(
+                node_id=params.get("node_id") or None,
+                job_id=params.get("job_id") or None,
+                workflow_id=params.get("workflow_id") or None,
+                parent_id=params.get("parent_id") or None,
+                content_type=params.get("content_type") or None,
+            ),
+            first=page_size,
+            after=params.get("cursor") or None,
+        )
+        more = await page.has_next_page()
+        return JSONResponse(
+            {
+                "assets": [self._asset_json(request, asset) for asset in page.items],
+                "next": page.cursors[-1] if more and page.cursors else None,
+            }
+        )
+
+    async def get_asset(self, request: Request) -> Response:
+        user = await self._user(request)
+        asset = await self.services.assets.get(owner=user, asset_id=request.path_params["asset_id"])
+        return JSONResponse(self._asset_json(request, asset))
+
+    async def create_asset(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+            raise UnsupportedMediaType("Send the file as multipart/form-data")
+        # A browser form may post multipart cross-site; a custom header or a Bearer token
+        # proves the page was allowed to by CORS preflight.
+        authorization = request.headers.get("authorization", "")
+        bearer = authorization[:7].lower() == "bearer " and authorization[7:].strip()
+        if not bearer and not has_preflight_header(request):
+            raise InvalidInput(
+                "This request could be a cross-site request forgery: send "
+                "`Authorization: Bearer <token>` or a non-empty `Apollo-Require-Preflight` header"
+            )
+        user = await self._user(request)
+        async with contextlib.aclosing(MultipartStream(request).events()) as events:
+            return JSONResponse(self._asset_json(request, await self._receive(user, events)))
+
+    async def _receive(
+        self, user: models.User, events: AsyncIterator[tuple[str, Any]]
+    ) -> models.Asset:
+        form: dict[str, str] = {}
+        spooled: UploadFile | None = None
+        file_part: _Part | None = None
+        asset: models.Asset | None = None
+        try:
+            async for kind, value in events:
+                if kind != "part" or asset is not None:
+                    continue  # once the asset exists, whatever follows is only drained
+                part: _Part = value
+                if part.filename is None:
+                    if len(form) >= MAX_FIELDS:
+                        raise InvalidInput(f"At most {MAX_FIELDS} form fields are accepted")
+                    form[part.name] = await _read_field(events)
+                elif part.name != "file" or file_part is not None:
+                    raise InvalidInput("Send exactly one file, in the part named `file`")
+                else:
+                    file_part = part
+                    if "json" in form:
+                        asset = await self._create(user, form, part, _file_chunks(events))
+                    else:
+                        spooled = await _spool(events)
+            if file_part is None:
+                raise InvalidInput("The multipart body has no `file` part")
+            if asset is None:
+                assert spooled is not None
+                asset = await self._create(user, form, file_part, _spooled_chunks(spooled))
+        finally:
+            if spooled is not None:
+                await spooled.close()
+        return asset
+
+    async def _create(
+        self, user: models.User, form: dict[str, str], part: _Part, content: AsyncIterator[bytes]
+    ) -> models.Asset:
+        given = _fields(_parse_object(form.get("json", ""), "The `json` field"), CREATE_FIELDS)
+        return await self.services.assets.create_asset(
+            owner=user,
+            content=content,
+            name=given.get("name", part.filename or None),
+            content_type=given.get("content_type", part.content_type),
+            tracking=Tracking(
+                node_id=given.get("node_id"),
+                job_id=given.get("job_id"),
+                workflow_id=given.get("workflow_id"),
+            ),
+            parent_id=given.get("parent_id"),
+            metadata=given.get("metadata"),
+        )
+
+    async def update_asset(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType("Send the changes as application/json")
+        user = await self._user(request)
+        given = _fields(_parse_object(await request.body(), "The request body"), UPDATE_FIELDS)
+        asset = await self.services.assets.update_asset(
+            owner=user,
+            asset_id=request.path_params["asset_id"],
+            name=given.get("name"),
+            move="parent_id" in given,
+            parent_id=given.get("parent_id"),
+            replace_metadata="metadata" in given,
+            metadata=given.get("metadata"),
+        )
+        return JSONResponse(self._asset_json(request, asset))
+
+    async def delete_asset(self, request: Request) -> Response:
+        user = await self._user(request)
+        deleted = await self.services.assets.delete_asset(
+            owner=user, asset_id=request.path_params["asset_id"]
+        )
+        return JSONResponse({"deleted_count": deleted})
