@@ -11,7 +11,7 @@ from schema.context import Info
 from schema.nodes import Node
 from schema.pagination import Connection
 from schema.scalars import BigInt
-from schema.uploads import upload_chunks, upload_content_type, upload_filename
+from schema.uploads import upload_content, upload_content_type, upload_filename
 from services import assets as asset_service
 from services.events import asset_topic
 from services.pagination import Page
@@ -291,7 +291,7 @@ class AssetQueries:
 async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
     row = await info.context.services.assets.create_asset(
         owner=info.context.user,
-        content=upload_chunks(input.file),
+        content=upload_content(input.file),
         name=input.name if input.name is not None else upload_filename(input.file),
         content_type=input.content_type or upload_content_type(input.file),
         tracking=asset_service.Tracking(

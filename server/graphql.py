@@ -1,8 +1,10 @@
 """The /graphql endpoint: strawberry's ASGI view plus authentication, CSRF defence, the
 GraphQL-over-HTTP media types and status codes, and automatic persisted queries."""
 
+import contextlib
+import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
@@ -11,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -18,8 +21,10 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
+from schema.uploads import StagedUpload
 from server.auth import Authenticator
 from server.graphiql import GraphiQLPage
+from server.multipart import MultipartStream, file_chunks, read_field
 from server.persisted_queries import PersistedQueryCache, PersistedQueryError
 from services.errors import TroveError
 from services.runtime import Services
@@ -99,7 +104,15 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+class RequestAdapter(StarletteRequestAdapter):
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        self.request = request
+
+
 class TroveGraphQL(GraphQL[Context, None]):
+    request_adapter_class = RequestAdapter
+
     def __init__(
         self,
         *args: Any,
@@ -134,8 +147,12 @@ class TroveGraphQL(GraphQL[Context, None]):
                 if not error.invalid_parameters and request.state.media_type == APPLICATION_JSON:
                     status = 200
                 response = self._error(request, error.message, error.code, status)
+            except TroveError as error:
+                response = self._error(request, error.message, error.code, error.http_status)
             finally:
-                # Closes the uploaded files' temporary spools as soon as the operation ends.
+                # Uploads no resolver took (a failed operation, an unused file) go now.
+                for staged in getattr(request.state, "staged_uploads", ()):
+                    await self.services.assets.discard_upload(staged.blob)
                 await request.close()
         await response(scope, receive, send)
 
@@ -230,6 +247,48 @@ class TroveGraphQL(GraphQL[Context, None]):
         if self.graphiql is None:
             return await super().render_graphql_ide(request)
         return self.graphiql.render(request)
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        """The GraphQL multipart request spec, streamed: `operations` and `map` come first,
+        then each file goes straight into storage (hashed and counted) as it arrives."""
+        assert isinstance(request, RequestAdapter)
+        state = request.request.state
+        staged: list[StagedUpload] = []
+        state.staged_uploads = staged
+        fields: dict[str, Any] = {}
+        files: dict[str, StagedUpload] = {}
+        async with contextlib.aclosing(MultipartStream(request.request).events()) as events:
+            async for kind, part in events:
+                if kind != "part":
+                    continue
+                if part.filename is None:
+                    if part.name not in ("operations", "map"):
+                        raise HTTPException(400, f"Unexpected form field `{part.name}`")
+                    try:
+                        fields[part.name] = json.loads(await read_field(events))
+                    except ValueError as error:
+                        raise HTTPException(400, f"`{part.name}` is not valid JSON") from error
+                    continue
+                if "operations" not in fields or "map" not in fields:
+                    raise HTTPException(400, "`operations` and `map` must come before the files")
+                if part.name in files:
+                    raise HTTPException(400, f"File `{part.name}` was sent twice")
+                blob = await self.services.assets.stage_upload(file_chunks(events))
+                upload = StagedUpload(
+                    blob=blob, filename=part.filename, content_type=part.content_type
+                )
+                staged.append(upload)
+                files[part.name] = upload
+        operations, files_map = fields.get("operations"), fields.get("map")
+        if not isinstance(operations, dict | list) or not isinstance(files_map, dict):
+            raise HTTPException(400, "A multipart request needs `operations` and `map` fields")
+        try:
+            # Batches (a list of operations) are part of the spec and handled alike.
+            return replace_placeholders_with_files(
+                cast(dict[str, Any], operations), files_map, files
+            )
+        except (KeyError, TypeError, IndexError, ValueError) as error:
+            raise HTTPException(400, "File(s) missing in form data") from error
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

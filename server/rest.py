@@ -8,12 +8,10 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +22,7 @@ from schema.assets import THUMBNAIL_TYPES
 from server.auth import Authenticator
 from server.graphql import has_preflight_header, new_request_id
 from server.limits import BodyTooLarge
+from server.multipart import MultipartStream, Part, file_chunks, read_field
 from services.assets import AssetFilter, Tracking
 from services.errors import InvalidInput, TroveError, UnsupportedMediaType
 from services.pagination import MAX_PAGE_SIZE
@@ -33,7 +32,6 @@ logger = logging.getLogger("trove.rest")
 
 CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
-MAX_FIELD_BYTES = 256 * 1024
 MAX_FIELDS = 16
 CREATE_FIELDS = ("name", "content_type", "node_id", "job_id", "workflow_id", "parent_id")
 UPDATE_FIELDS = ("name", "parent_id")
@@ -53,119 +51,12 @@ def _error_response(status: int, message: str, code: str, **headers: str) -> JSO
     return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
 
 
-@dataclass
-class _Part:
-    name: str
-    filename: str | None
-    content_type: str | None
-
-
-class MultipartStream:
-    """Parts of a multipart/form-data body as they arrive, file bytes included.
-
-    Nothing is buffered beyond one received chunk, so a file can go to storage while
-    it is still being uploaded.
-    """
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self._events: list[tuple[str, Any]] = []
-        self._header_name = b""
-        self._header_value = b""
-        self._headers: dict[bytes, bytes] = {}
-
-    def _on_part_begin(self) -> None:
-        self._headers = {}
-
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_name += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers[self._header_name.lower()] = self._header_value
-        self._header_name = self._header_value = b""
-
-    def _on_headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition"))
-        if b"name" not in options:
-            raise InvalidInput("Every multipart part needs a Content-Disposition name")
-        filename = options.get(b"filename")
-        content_type = self._headers.get(b"content-type")
-        self._events.append(
-            (
-                "part",
-                _Part(
-                    name=options[b"name"].decode(errors="replace"),
-                    filename=filename.decode(errors="replace") if filename is not None else None,
-                    content_type=content_type.decode("latin-1") if content_type else None,
-                ),
-            )
-        )
-
-    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        self._events.append(("data", data[start:end]))
-
-    def _on_part_end(self) -> None:
-        self._events.append(("end", None))
-
-    async def events(self) -> AsyncGenerator[tuple[str, Any], None]:
-        """("part", _Part), then ("data", bytes) any number of times, then ("end", None)."""
-        _, params = parse_options_header(self.request.headers.get("content-type"))
-        boundary = params.get(b"boundary")
-        if not boundary:
-            raise InvalidInput("The multipart Content-Type has no boundary")
-        parser = MultipartParser(
-            boundary,
-            {
-                "on_part_begin": self._on_part_begin,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-            },
-        )
-        try:
-            async for chunk in self.request.stream():
-                parser.write(chunk)
-                pending, self._events = self._events, []
-                for event in pending:
-                    yield event
-            parser.finalize()
-        except ValueError as error:  # python-multipart's parse errors derive from it
-            raise InvalidInput(f"Malformed multipart body: {error}") from error
-        for event in self._events:
-            yield event
-
-
-async def _read_field(events: AsyncIterator[tuple[str, Any]]) -> str:
-    data = bytearray()
-    async for kind, value in events:
-        if kind == "end":
-            return data.decode(errors="replace")
-        data.extend(value)
-        if len(data) > MAX_FIELD_BYTES:
-            raise InvalidInput(f"A form field is larger than {MAX_FIELD_BYTES} bytes")
-    raise InvalidInput("The multipart body ended inside a field")
-
-
-async def _file_chunks(events: AsyncIterator[tuple[str, Any]]) -> AsyncIterator[bytes]:
-    async for kind, value in events:
-        if kind == "end":
-            return
-        yield value
-    raise InvalidInput("The multipart body ended inside the file")
-
-
 async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
     """Keep the file aside (on disk past 1 MiB) when the `json` part has not come yet."""
     # Closed by the caller (or below on failure): it outlives this function.
     upload = UploadFile(SpooledTemporaryFile(max_size=CHUNK))  # type: ignore[arg-type]  # noqa: SIM115
     try:
-        async for chunk in _file_chunks(events):
+        async for chunk in file_chunks(events):
             await upload.write(chunk)
         await upload.seek(0)
     except BaseException:
@@ -350,23 +241,23 @@ class RestRoutes:
     ) -> models.Asset:
         form: dict[str, str] = {}
         spooled: UploadFile | None = None
-        file_part: _Part | None = None
+        file_part: Part | None = None
         asset: models.Asset | None = None
         try:
             async for kind, value in events:
                 if kind != "part" or asset is not None:
                     continue  # once the asset exists, whatever follows is only drained
-                part: _Part = value
+                part: Part = value
                 if part.filename is None:
                     if len(form) >= MAX_FIELDS:
                         raise InvalidInput(f"At most {MAX_FIELDS} form fields are accepted")
-                    form[part.name] = await _read_field(events)
+                    form[part.name] = await read_field(events)
                 elif part.name != "file" or file_part is not None:
                     raise InvalidInput("Send exactly one file, in the part named `file`")
                 else:
                     file_part = part
                     if "json" in form:
-                        asset = await self._create(user, form, part, _file_chunks(events))
+                        asset = await self._create(user, form, part, file_chunks(events))
                     else:
                         spooled = await _spool(events)
             if file_part is None:
@@ -380,7 +271,7 @@ class RestRoutes:
         return asset
 
     async def _create(
-        self, user: models.User, form: dict[str, str], part: _Part, content: AsyncIterator[bytes]
+        self, user: models.User, form: dict[str, str], part: Part, content: AsyncIterator[bytes]
     ) -> models.Asset:
         given = _fields(_parse_object(form.get("json", ""), "The `json` field"), CREATE_FIELDS)
         return await self.services.assets.create_asset(

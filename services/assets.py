@@ -284,11 +284,21 @@ class AssetService:
             raise InvalidInput(f"Asset '{parent_id}' is not a folder")
         return parent.id
 
+    async def stage_upload(self, content: AsyncIterator[bytes]) -> StagedBlob:
+        """Receive content ahead of `create_asset` (e.g. while a request body streams in)."""
+        try:
+            return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
+        except BlobTooLarge as error:
+            raise TooLarge(f"The content is larger than {error.limit} bytes") from error
+
+    async def discard_upload(self, staged: StagedBlob) -> None:
+        await self.storage.discard(staged)
+
     async def create_asset(
         self,
         *,
         owner: User,
-        content: AsyncIterator[bytes],
+        content: AsyncIterator[bytes] | StagedBlob,
         name: str | None,
         content_type: str | None = None,
         tracking: Tracking = Tracking(),
@@ -299,6 +309,7 @@ class AssetService:
         """Stream content into storage, then record the row; undo the blob if the row fails.
 
         The one write path for content: uploads and workflow auto-save both come here.
+        `content` is a stream of bytes, or what `stage_upload` already received.
         """
         tracking = tracking.validated()
         clean_name = _validated_name(name, required=False)
@@ -308,10 +319,7 @@ class AssetService:
             raise InvalidInput(str(error)) from error
         metadata = _validate_metadata(metadata)
         parent = await self._check_parent(owner, parent_id)
-        try:
-            staged = await self.storage.stage(content, max_bytes=self.max_upload_bytes)
-        except BlobTooLarge as error:
-            raise TooLarge(f"The content is larger than {error.limit} bytes") from error
+        staged = content if isinstance(content, StagedBlob) else await self.stage_upload(content)
         try:
             stored_type = claimed_type or content_types.detect(staged.head)
             if clean_name is None:

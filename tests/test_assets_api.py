@@ -312,3 +312,57 @@ async def test_malformed_multipart_gets_a_4xx_with_a_message(client: TroveClient
         'mutation { createAsset(input: {file: "just a string"}) { id } }'
     )
     assert not_a_file["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_one_file_mapped_to_two_inputs(client: TroveClient) -> None:
+    import json
+
+    operations = {
+        "query": "mutation($inputs: [CreateAssetInput!]!) { createAssets(inputs: $inputs) { name size sha256 } }",
+        "variables": {"inputs": [{"file": None, "name": "a.txt"}, {"file": None, "name": "b.txt"}]},
+    }
+    response = await client.http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.inputs.0.file", "variables.inputs.1.file"]}),
+        },
+        files={"0": ("shared.txt", b"shared bytes", "text/plain")},
+        headers={"Apollo-Require-Preflight": "1"},
+    )
+    created = response.json()["data"]["createAssets"]
+    assert [c["name"] for c in created] == ["a.txt", "b.txt"]
+    assert created[0]["sha256"] == created[1]["sha256"] and created[0]["size"] == 12
+    for asset in (await client.data("{ assets { nodes { id } } }"))["assets"]["nodes"]:
+        body = await client.http.get(f"/assets/{asset['id']}/content")
+        assert body.content == b"shared bytes"
+
+
+async def test_files_before_operations_are_refused_and_leave_nothing(client: TroveClient) -> None:
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="a.txt"\r\n\r\nearly\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{{}}\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = await client.http.post(
+        "/graphql",
+        content=body,
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Apollo-Require-Preflight": "1",
+        },
+    )
+    assert response.status_code == 400
+    assert "before the files" in response.json()["errors"][0]["message"]
+    assert blob_files(client) == []
+
+
+async def test_an_upload_no_resolver_takes_is_discarded(client: TroveClient) -> None:
+    body = await client.upload(
+        b"orphan upload", name="x", parentId="00000000-0000-7000-8000-000000000000"
+    )
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert blob_files(client) == []
+    staging = client.services.assets.storage.staging
+    assert list(staging.iterdir()) == []
