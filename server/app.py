@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build_schema(max_depth=settings.query_depth_limit),
         services=services,
         authenticator=authenticator,
+        settings=settings,
         graphiql=graphiql,
         persisted_queries=PersistedQueryCache(max_entries=settings.persisted_query_cache_size),
         multipart_uploads_enabled=True,
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allowed_origins=settings.cors_origins,
     )
     content = ContentRoutes(services=services, authenticator=authenticator)
-    rest = RestRoutes(services=services, authenticator=authenticator)
+    rest = RestRoutes(services=services, authenticator=authenticator, settings=settings)
     middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
     if settings.cors_origins:
         # Outermost, so refusals (401, 413) also carry the headers a page needs to read them.

@@ -26,6 +26,7 @@ from server.auth import Authenticator
 from server.graphiql import GraphiQLPage
 from server.multipart import MultipartStream, file_chunks, read_field
 from server.persisted_queries import PersistedQueryCache, PersistedQueryError
+from server.settings import Settings
 from services.errors import TroveError
 from services.runtime import Services
 
@@ -118,6 +119,7 @@ class TroveGraphQL(GraphQL[Context, None]):
         *args: Any,
         services: Services,
         authenticator: Authenticator,
+        settings: Settings,
         graphiql: GraphiQLPage | None = None,
         persisted_queries: PersistedQueryCache | None = None,
         **kwargs: Any,
@@ -125,6 +127,7 @@ class TroveGraphQL(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.services = services
         self.authenticator = authenticator
+        self.settings = settings
         self.graphiql = graphiql
         self.persisted_queries = persisted_queries or PersistedQueryCache(max_entries=1000)
 
@@ -326,7 +329,7 @@ class TroveGraphQL(GraphQL[Context, None]):
         else:
             user = request.state.user
             request_id = request.state.request_id
-        base_url = str(request.base_url).rstrip("/")
+        base_url = self.settings.external_base_url(request.base_url)
         return Context(
             request=request,
             response=response,

@@ -23,6 +23,7 @@ from server.auth import Authenticator
 from server.graphql import has_preflight_header, new_request_id
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
+from server.settings import Settings
 from services.assets import AssetFilter, Tracking
 from services.errors import InvalidInput, TroveError, UnsupportedMediaType
 from services.pagination import MAX_PAGE_SIZE
@@ -96,9 +97,12 @@ def _fields(body: dict[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
 
 
 class RestRoutes:
-    def __init__(self, *, services: Services, authenticator: Authenticator) -> None:
+    def __init__(
+        self, *, services: Services, authenticator: Authenticator, settings: Settings
+    ) -> None:
         self.services = services
         self.authenticator = authenticator
+        self.settings = settings
 
     def routes(self) -> list[Route]:
         collection = self._dispatch(
@@ -155,7 +159,7 @@ class RestRoutes:
         return await self.authenticator.from_headers(request.headers)
 
     def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
-        base = str(request.base_url).rstrip("/")
+        base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
         parent_id = asset.parent_id  # type: ignore[attr-defined]
         return {

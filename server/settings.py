@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     allow_insecure_host: bool = False
     query_depth_limit: int = 12
     url_ttl_seconds: int = 3600
+    # The server's address as clients see it (behind a proxy); else taken from each request.
     public_url: str = ""
     # Browser origins allowed to call the API from their pages ("*" for any); none by default.
     # NoDecode: a comma-separated list reads better in an env file than a JSON array.
@@ -59,6 +60,10 @@ class Settings(BaseSettings):
     @property
     def dialect(self) -> str:
         return "sqlite" if self.resolved_database_url.startswith("sqlite") else "postgres"
+
+    def external_base_url(self, request_base_url: object) -> str:
+        """Where absolute links (content URLs) point: TROVE_PUBLIC_URL, or the request's own."""
+        return (self.public_url or str(request_base_url)).rstrip("/")
 
     @property
     def storage_dir(self) -> Path:

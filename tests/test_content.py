@@ -151,3 +151,10 @@ async def test_head_and_empty_content(client: TroveClient) -> None:
     assert response.status_code == 200 and response.content == b""
     head = await client.http.head(path_of((await upload(client))["url"]))
     assert head.status_code == 200 and head.headers["content-length"] == str(len(PAYLOAD))
+
+
+async def test_public_url_is_the_base_of_links(app_factory: Any, sqlite_url: str) -> None:
+    async with app_factory(sqlite_url, public_url="https://assets.example.com/") as client:
+        asset = await upload(client)
+        assert asset["url"].startswith("https://assets.example.com/assets/")
+        assert (await client.http.get(path_of(asset["url"]))).content == PAYLOAD
