@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any, cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -233,6 +234,10 @@ class TroveGraphQL(GraphQL[Context, None]):
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return None
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json.dumps on a page of assets.
+        return orjson.dumps(data)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only browsers navigating here, which ask for HTML. Strawberry also answers `*/*`
