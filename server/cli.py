@@ -96,5 +96,138 @@ def makemigrations(name: str) -> None:
         click.echo(line)
 
 
+def _parse_params(raw: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in raw:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--param")
+        params[name] = value
+    return params
+
+
+@main.command("run")
+@click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--param",
+    "raw_params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value for an input node, by its name or node id (repeatable).",
+)
+@click.option("--user", "user_name", default="local", show_default=True, help="Who owns the job.")
+@click.option("--job-id", default=None, help="Choose the job id (it must be unused).")
+def run_workflow(
+    workflow_file: str, raw_params: tuple[str, ...], user_name: str, job_id: str | None
+) -> None:
+    """Run a workflow graph from a JSON file in this process, saving into the configured store.
+
+    The file holds {nodes, edges}, or a stored workflow's {name, graph}.
+    """
+    import json
+    from pathlib import Path
+
+    from execution.local import run_to_completion
+    from execution.runner import NodeEvent
+    from models import Asset, Job, db
+    from server.app import build_services
+    from services import users
+    from services.errors import TroveError
+
+    try:
+        document = json.loads(Path(workflow_file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise click.ClickException(f"{workflow_file} is not a JSON file: {error}") from error
+    graph = document.get("graph", document) if isinstance(document, dict) else document
+    total = len(graph.get("nodes") or []) if isinstance(graph, dict) else 0
+    params = _parse_params(raw_params)
+    settings = Settings()
+    finished: list[str] = []
+
+    def show(event: NodeEvent) -> None:
+        label = f"{event.node_id} ({event.node_type})"
+        saved = f", saved {len(event.asset_ids)} asset(s)" if event.asset_ids else ""
+        if event.status == "completed":
+            finished.append(event.node_id)
+            click.echo(f"[{len(finished)}/{total}] done    {label}{saved}")
+        elif event.status == "emitted":
+            click.echo(f"        emitted {label}{saved}")
+        elif event.status == "failed":
+            click.echo(f"[{len(finished)}/{total}] FAILED  {label}: {event.error}", err=True)
+
+    async def go() -> tuple[Job, list[Asset]]:
+        url = settings.resolved_database_url
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await db.connect(url)
+        try:
+            await db.apply_migrations(url)
+            services = build_services(settings)
+            owner = await users.get_or_create_user(name=user_name)
+            job = await run_to_completion(
+                services=services,
+                owner=owner,
+                graph=graph,
+                params=params or None,
+                job_id=job_id,
+                on_event=show,
+            )
+            assets: list[Asset] = []
+            cursor = None
+            while True:
+                page, cursor = await services.assets.paginate(
+                    user_id=owner.id, job_id=job.id, cursor=cursor
+                )
+                assets.extend(page)
+                if cursor is None:
+                    break
+            return job, assets
+        finally:
+            await db.disconnect()
+
+    try:
+        job, assets = asyncio.run(go())
+    except TroveError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Job {job.id}: {job.status}")
+    if job.error:
+        click.echo(f"Error: {job.error}", err=True)
+    if job.outputs is not None:
+        click.echo("Outputs: " + json.dumps(job.outputs, indent=2))
+    click.echo(f"Saved assets: {len(assets)}")
+    for asset in reversed(assets):
+        click.echo(
+            f"  {asset.id}  {asset.name}  {asset.content_type}  {asset.size} bytes  "
+            f"node {asset.node_id}"
+        )
+    if job.status != "COMPLETED":
+        sys.exit(1)
+
+
+@main.command("nodes")
+@click.option("--json", "as_json", is_flag=True, help="Print the node types as JSON.")
+def list_nodes(as_json: bool) -> None:
+    """List the node types workflows can use (built-in and from installed packages)."""
+    import dataclasses
+    import json
+
+    from execution.registry import NodeRegistry
+
+    registry = NodeRegistry.discover()
+    infos = registry.infos()
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
+    else:
+        for info in infos:
+            flag = " [auto-save]" if info.auto_save_asset else ""
+            click.echo(f"{info.type}{flag}: {info.title}")
+            for prop in info.inputs:
+                required = " (required)" if prop.required else f" = {json.dumps(prop.default)}"
+                click.echo(f"    in  {prop.name}: {prop.type}{required}")
+            for prop in info.outputs:
+                click.echo(f"    out {prop.name}: {prop.type}")
+    for error in registry.errors:
+        click.echo(f"could not load: {error}", err=True)
+
+
 if __name__ == "__main__":
     main()

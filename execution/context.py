@@ -1,0 +1,157 @@
+"""What a running node may use: the job it belongs to and the asset services, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from PIL import Image
+
+from execution import media
+from execution.refs import AssetRef, AudioRef, ImageRef, JSONRef, ref_class_for
+from models import Asset, User
+from services.assets import Tracking, parse_id
+from services.errors import InvalidInput
+from services.runtime import Services
+
+CHUNK_BYTES = 1 << 20
+# get_assets_by_* read everything; this bounds one call so a huge job cannot exhaust memory.
+MAX_LISTED_ASSETS = 10_000
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), CHUNK_BYTES):
+        yield data[start : start + CHUNK_BYTES]
+
+
+class ProcessingContext:
+    def __init__(
+        self,
+        *,
+        services: Services,
+        user: User,
+        job_id: str | None = None,
+        workflow_id: str | None = None,
+    ) -> None:
+        self.services = services
+        self.user = user
+        self.job_id = job_id
+        self.workflow_id = workflow_id
+
+    # Writing ---------------------------------------------------------------------------------
+
+    async def create_asset(
+        self,
+        name: str | None,
+        content_type: str | None,
+        content: bytes | AsyncIterator[bytes],
+        *,
+        node_id: str | None = None,
+        parent_id: str | UUID | None = None,
+        metadata: Any = None,
+        derived_from: Sequence[str | UUID] = (),
+    ) -> Asset:
+        """Store content as an asset of this job and workflow (the same path uploads take)."""
+        chunks = _chunks(content) if isinstance(content, bytes) else content
+        return await self.services.assets.create_asset(
+            owner=self.user,
+            content=chunks,
+            name=name,
+            content_type=content_type,
+            tracking=Tracking(node_id=node_id, job_id=self.job_id, workflow_id=self.workflow_id),
+            parent_id=parent_id,
+            metadata=metadata,
+            derived_from=[parse_id(i) for i in derived_from],
+        )
+
+    # Reading ---------------------------------------------------------------------------------
+
+    async def get_asset(self, asset_id: str | UUID) -> Asset:
+        return await self.services.assets.get(owner=self.user, asset_id=asset_id)
+
+    async def _all(self, **tracking: str | None) -> list[Asset]:
+        found: list[Asset] = []
+        cursor: str | None = None
+        while len(found) < MAX_LISTED_ASSETS:
+            page, cursor = await self.services.assets.paginate(
+                user_id=self.user.id, limit=100, cursor=cursor, **tracking
+            )
+            found.extend(page)
+            if cursor is None:
+                break
+        return found
+
+    async def get_assets_by_node(self, node_id: str) -> list[Asset]:
+        """Every asset a node produced, in any job (newest first)."""
+        return await self._all(node_id=node_id)
+
+    async def get_assets_by_job(self, job_id: str | None = None) -> list[Asset]:
+        """Every asset of a job, this one by default (newest first)."""
+        job_id = job_id or self.job_id
+        if job_id is None:
+            raise InvalidInput("No job id given and this context runs no job")
+        return await self._all(job_id=job_id)
+
+    async def get_assets_by_workflow(self, workflow_id: str | None = None) -> list[Asset]:
+        """Every asset of a workflow, this job's by default (newest first)."""
+        workflow_id = workflow_id or self.workflow_id
+        if workflow_id is None:
+            raise InvalidInput("No workflow id given and this job runs no stored workflow")
+        return await self._all(workflow_id=workflow_id)
+
+    async def asset_bytes(self, ref: AssetRef | str | UUID) -> bytes:
+        """The content of a reference: its bytes in hand, or those of the stored asset."""
+        if isinstance(ref, AssetRef):
+            if ref.data is not None:
+                return ref.data
+            if ref.asset_id is None:
+                raise InvalidInput(f"This {ref.kind} reference has neither data nor an asset id")
+            ref = ref.asset_id
+        asset = await self.get_asset(ref)
+        if asset.is_folder:
+            raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
+        parts = [chunk async for chunk in self.services.assets.storage.read(asset.sha256)]
+        return b"".join(parts)
+
+    async def ref_for_asset(self, asset_id: str | UUID) -> AssetRef:
+        """A reference of the kind that fits the stored asset (ImageRef for an image, ...)."""
+        asset = await self.get_asset(asset_id)
+        if asset.is_folder:
+            raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
+        return ref_class_for(asset.content_type)(
+            asset_id=str(asset.id), content_type=asset.content_type
+        )
+
+    # Media helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def image_from_bytes(data: bytes) -> Image.Image:
+        return media.image_from_bytes(data)
+
+    @staticmethod
+    def image_to_bytes(image: Image.Image, format: str = "PNG") -> bytes:
+        return media.image_to_bytes(image, format)
+
+    async def image_from_ref(self, ref: ImageRef) -> Image.Image:
+        data = await self.asset_bytes(ref)
+        return await asyncio.to_thread(media.image_from_bytes, data)
+
+    async def image_to_ref(self, image: Image.Image, format: str = "PNG") -> ImageRef:
+        data = await asyncio.to_thread(media.image_to_bytes, image, format)
+        return ImageRef(data=data)
+
+    async def audio_from_ref(self, ref: AudioRef) -> media.Audio:
+        data = await self.asset_bytes(ref)
+        return await asyncio.to_thread(media.audio_from_wav, data)
+
+    async def audio_to_ref(self, audio: media.Audio) -> AudioRef:
+        return AudioRef(data=await asyncio.to_thread(media.audio_to_wav, audio))
+
+    async def json_from_ref(self, ref: JSONRef) -> Any:
+        try:
+            return json.loads(await self.asset_bytes(ref))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise InvalidInput(f"The content is not JSON: {error}") from error

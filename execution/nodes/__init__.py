@@ -1,0 +1,1 @@
+"""The built-in nodes, one module per namespace (`image.py` holds `image.*`)."""
