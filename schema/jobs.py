@@ -1,12 +1,13 @@
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 import models
 from schema.assets import Asset, asset_connection
-from schema.context import Info
+from schema.context import Context, Info
 from schema.nodes import Node
 from schema.pagination import Connection
 from services import assets as asset_service
@@ -28,10 +29,7 @@ class Job(Node):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    outputs: JSON | None = strawberry.field(
-        description="Final outputs of the workflow's output nodes, with assets as {id, url, "
-        "contentType}."
-    )
+    _outputs: strawberry.Private[Any]
 
     @classmethod
     def from_model(cls, row: models.Job) -> "Job":
@@ -44,8 +42,16 @@ class Job(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
-            outputs=row.outputs,
+            _outputs=row.outputs,
         )
+
+    @strawberry.field(
+        description="Final outputs of the workflow's output nodes, with assets as {id, url, "
+        "contentType}."
+    )
+    def outputs(self, info: Info) -> JSON | None:
+        # Stored URLs expire; every read signs fresh, absolute ones.
+        return JSON(_with_fresh_urls(self._outputs, info.context))
 
     @strawberry.field
     async def assets(
@@ -62,6 +68,18 @@ class Job(Node):
             after=after,
         )
         return asset_connection(page)
+
+
+def _with_fresh_urls(value: Any, context: Context) -> Any:
+    if isinstance(value, list):
+        return [_with_fresh_urls(item, context) for item in value]
+    if not isinstance(value, dict):
+        return value
+    fresh = {key: _with_fresh_urls(item, context) for key, item in value.items()}
+    asset_id = value.get("id")
+    if isinstance(asset_id, str) and isinstance(value.get("url"), str):
+        fresh["url"] = context.absolute(context.services.signer.sign(f"/assets/{asset_id}/content"))
+    return fresh
 
 
 def job_connection(page: object) -> Connection[Job]:

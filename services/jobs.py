@@ -183,7 +183,12 @@ class JobService:
             yield current
             if current.status in FINAL_JOB_STATUSES:
                 return
+            last = current.status
             async for job in messages:
+                # A change between subscribing and reading the row arrives twice.
+                if job.status == last:
+                    continue
+                last = job.status
                 yield job
                 if job.status in FINAL_JOB_STATUSES:
                     return

@@ -56,6 +56,8 @@ async def test_outputs_are_saved_tracked_and_downloadable(client: TroveClient) -
     output = job["outputs"]["small"]
     assert output["id"] == by_node["resize"]["id"]
     assert output["contentType"] == "image/png"
+    # Signed when read, so it is absolute and never stale.
+    assert output["url"].startswith(f"http://testserver/assets/{output['id']}/content?expires=")
     content_type, content = await download(client, output["url"])
     assert content_type == "image/png"
     image = image_of(content)
