@@ -412,9 +412,14 @@ async def _explain(url: str, owner: uuid.UUID) -> str:
     return "\n".join(r[0] for r in rows)
 
 
-async def _autosave_rates(work: Path, nodes: int) -> tuple[float, float]:
-    """Assets per second: a workflow of `nodes` image nodes, and the service in a loop."""
+async def _autosave_rates(work: Path, nodes: int, rounds: int) -> tuple[float, float]:
+    """Assets per second: a workflow of `nodes` image nodes, and the service in a loop.
+
+    Both sides are warmed up, then measured in alternating rounds (best round each), and
+    every round stores bytes no earlier round stored, so neither side gains from dedupe.
+    """
     import io
+    import itertools
 
     from PIL import Image
 
@@ -425,58 +430,69 @@ async def _autosave_rates(work: Path, nodes: int) -> tuple[float, float]:
 
     url = f"sqlite://{work / 'autosave' / 'trove.db'}"
     settings = Settings(data_dir=work / "autosave", database_url=url, secret_key=SECRET)
-    colors = [f"#{(i * 2654435761) & 0xFFFFFF:06x}" for i in range(nodes)]
+    fresh_colors = (f"#{value:06x}" for value in itertools.count(0x100000, 7919))
+
+    def png(color: str) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 64), color).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    async def once(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
     await db.connect(url)
     try:
         await db.apply_migrations(url)
         services = build_services(settings)
         owner, _ = await User.get_or_create(name="bench")
-        graph = {
-            "nodes": [
-                {
-                    "id": f"n{i}",
-                    "type": "image.Create",
-                    "data": {"width": 64, "height": 64, "color": c},
-                }
-                for i, c in enumerate(colors)
-            ],
-            "edges": [],
-        }
-        started = time.perf_counter()
-        job = await run_to_completion(services=services, owner=owner, graph=graph)
-        workflow_seconds = time.perf_counter() - started
-        assert job.status == "COMPLETED", job.error
-        saved = await services.assets.list_assets(
-            owner=owner, where=AssetFilter(job_id=job.id), first=1
-        )
-        assert await saved.total_count() == nodes
 
-        def png(color: str) -> bytes:
-            buffer = io.BytesIO()
-            Image.new("RGB", (64, 64), color).save(buffer, "PNG")
-            return buffer.getvalue()
-
-        # The same bytes, made beforehand so only saving is timed (a direct caller's best case).
-        payloads = [png(c) for c in reversed(colors)]
-
-        async def once(data: bytes) -> AsyncIterator[bytes]:
-            yield data
-
-        started = time.perf_counter()
-        for index, data in enumerate(payloads):
-            await services.assets.create_asset(
-                owner=owner, content=once(data), name=f"direct-{index}.png", content_type=None
+        async def workflow(count: int) -> float:
+            graph = {
+                "nodes": [
+                    {
+                        "id": f"n{i}",
+                        "type": "image.Create",
+                        "data": {"width": 64, "height": 64, "color": next(fresh_colors)},
+                    }
+                    for i in range(count)
+                ],
+                "edges": [],
+            }
+            started = time.perf_counter()
+            job = await run_to_completion(services=services, owner=owner, graph=graph)
+            elapsed = time.perf_counter() - started
+            assert job.status == "COMPLETED", job.error
+            saved = await services.assets.list_assets(
+                owner=owner, where=AssetFilter(job_id=job.id), first=1
             )
-        direct_seconds = time.perf_counter() - started
+            assert await saved.total_count() == count
+            return count / elapsed
+
+        async def direct(count: int) -> float:
+            # Bytes made beforehand: only saving is timed (a direct caller's best case).
+            payloads = [png(next(fresh_colors)) for _ in range(count)]
+            started = time.perf_counter()
+            for index, data in enumerate(payloads):
+                await services.assets.create_asset(
+                    owner=owner, content=once(data), name=f"direct-{index}.png"
+                )
+            return count / (time.perf_counter() - started)
+
+        await workflow(20)
+        await direct(20)
+        workflow_rates, direct_rates = [], []
+        for _ in range(rounds):
+            workflow_rates.append(await workflow(nodes))
+            direct_rates.append(await direct(nodes))
     finally:
         await db.disconnect()
-    return nodes / workflow_seconds, nodes / direct_seconds
+    return max(workflow_rates), max(direct_rates)
 
 
 def bench_autosave(work: Path, quick: bool) -> list[Row]:
     nodes = 200
     (work / "autosave").mkdir()
-    workflow_rate, direct_rate = asyncio.run(_autosave_rates(work, nodes))
+    workflow_rate, direct_rate = asyncio.run(_autosave_rates(work, nodes, 2 if quick else 3))
     ratio = workflow_rate / direct_rate
     return [
         Row(
