@@ -195,3 +195,35 @@ async def test_concurrent_uploads_on_postgres(live_server_factory: Any) -> None:
         second.stop()
     finally:
         await drop_postgres_database(url)
+
+
+def test_jobs_running_when_the_server_is_killed_are_failed_on_restart(
+    live_server_factory: Any,
+) -> None:
+    server = live_server_factory()
+    graph = {
+        "nodes": [{"id": "wait", "type": "control.Delay", "data": {"seconds": 3600}}],
+        "edges": [],
+    }
+    started = httpx.post(
+        server.url + "/graphql",
+        json={
+            "query": "mutation($g: JSON) { runWorkflow(input: {graph: $g}) { id } }",
+            "variables": {"g": graph},
+        },
+    ).json()["data"]["runWorkflow"]
+    query = {
+        "query": "query($id: ID!) { job(id: $id) { status error } }",
+        "variables": {"id": started["id"]},
+    }
+    deadline = time.monotonic() + 30
+    while (
+        httpx.post(server.url + "/graphql", json=query).json()["data"]["job"]["status"] != "RUNNING"
+    ):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+    server.kill()
+    server.start()
+    job = httpx.post(server.url + "/graphql", json=query).json()["data"]["job"]
+    assert job["status"] == "FAILED"
+    assert "stopped" in job["error"]
