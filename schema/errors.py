@@ -72,10 +72,6 @@ class ErrorCodes(MaskErrors):
         return processed
 
 
-def graphql_error_body(message: str, code: str) -> dict[str, Any]:
-    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-
-
 class ParserCache(StrawberryParserCache):
     """Strawberry's parser cache, minus its habit of raising syntax errors past the other
     extensions: a query that does not parse is left for strawberry to parse and report as

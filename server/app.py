@@ -1,3 +1,4 @@
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -60,6 +61,16 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+async def _collect_garbage(services: Services) -> None:
+    try:
+        removed = await services.assets.collect_garbage()
+    except Exception:
+        logger.exception("sweeping unreferenced blobs failed")
+        return
+    if removed:
+        logger.info("removed %d unreferenced blobs", removed)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,9 +92,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
             executor = Executor(services=services)
             services.jobs.executor = executor
+            # Off the start-up path: a large store takes a while to walk.
+            sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             try:
                 yield
             finally:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
                 await executor.shutdown()
         finally:
             await db.disconnect()

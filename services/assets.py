@@ -482,15 +482,38 @@ class AssetService:
 
     # Maintenance -------------------------------------------------------------------------
 
-    async def collect_garbage(self, *, grace_seconds: float = 600) -> int:
-        """Delete blobs no row references (left by a crash between publish and commit)."""
+    async def collect_garbage(self, *, grace_seconds: float = 600, batch: int = 500) -> int:
+        """Delete blobs no row references (left by a crash between publish and commit).
+
+        The grace period spares blobs whose rows are still being committed elsewhere.
+        """
         removed = 0
-        async for digest in self.storage.iter_digests(older_than_seconds=grace_seconds):
+        pending: list[str] = []
+
+        async def sweep(digests: list[str]) -> int:
+            used = set(await Asset.filter(sha256__in=digests).values_list("sha256", flat=True))
+            orphans = [d for d in digests if d not in used]
+            if not orphans:
+                return 0
             async with in_transaction() as conn:
-                await _lock_blob(conn, [digest])
-                if not await Asset.filter(sha256=digest).using_db(conn).exists():
-                    await self.storage.delete(digest)
-                    removed += 1
+                await _lock_blob(conn, orphans)
+                still_used = set(
+                    await Asset.filter(sha256__in=orphans)
+                    .using_db(conn)
+                    .values_list("sha256", flat=True)
+                )
+                for digest in orphans:
+                    if digest not in still_used:
+                        await self.storage.delete(digest)
+            return len(orphans) - len(still_used)
+
+        async for digest in self.storage.iter_digests(older_than_seconds=grace_seconds):
+            pending.append(digest)
+            if len(pending) >= batch:
+                removed += await sweep(pending)
+                pending = []
+        if pending:
+            removed += await sweep(pending)
         return removed
 
     async def recover_storage(self) -> None:

@@ -80,9 +80,6 @@ class LocalBlobStorage:
     async def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 
-    async def size(self, sha256: str) -> int:
-        return self._path(sha256).stat().st_size
-
     async def read(
         self, sha256: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -108,3 +109,23 @@ async def test_failed_row_insert_leaves_no_blob(sqlite_client: TroveClient) -> N
         )
     blobs = [p for p in services.assets.storage.root.rglob("*") if p.is_file()]
     assert blobs == []
+
+
+async def test_start_up_sweeps_old_unreferenced_blobs(
+    app_factory: Any, sqlite_url: str, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    digest = hashlib.sha256(b"left by a crash").hexdigest()
+    orphan = tmp_path / "data" / "blobs" / digest[:2] / digest[2:4] / digest
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left by a crash")
+    an_hour_ago = time.time() - 3600
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
+    async with app_factory(sqlite_url):
+        for _ in range(200):
+            if not orphan.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert not orphan.exists()
