@@ -20,7 +20,7 @@ def dialect_of(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         return "sqlite"
-    if scheme in {"postgres", "postgresql", "asyncpg", "psycopg"}:
+    if scheme in {"postgres", "postgresql", "asyncpg"}:
         return "postgres"
     raise ValueError(f"Unsupported database URL scheme '{scheme}' (use sqlite:// or postgres://)")
 

@@ -1,10 +1,64 @@
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import click
+from pydantic import ValidationError
 
 from server.settings import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear message naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            field = "_".join(str(part) for part in detail["loc"])
+            name = f"TROVE_{field.upper()}" if field else "settings"
+            problems.append(f"  {name}: {detail['msg'].removeprefix('Value error, ')}")
+        raise click.ClickException("invalid configuration:\n" + "\n".join(problems)) from None
+
+
+T = TypeVar("T")
+
+
+async def _applied(applied: list[str]) -> list[str]:
+    return applied
+
+
+def with_database(settings: Settings, work: Callable[[list[str]], Awaitable[T]]) -> T:
+    """Connect, apply pending migrations, then run `work` (given the migrations applied)."""
+    from tortoise.exceptions import BaseORMException
+
+    from models import db
+
+    async def run() -> T:
+        url = settings.resolved_database_url
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await db.connect(url)
+        try:
+            return await work(await db.apply_migrations(url))
+        finally:
+            await db.disconnect()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, BaseORMException) as error:
+        raise click.ClickException(
+            f"cannot use the database at {_redacted(settings.resolved_database_url)}: {error}"
+        ) from None
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
 
 
 @click.group()
@@ -22,10 +76,12 @@ def serve(host: str | None, port: int | None) -> None:
 
     from server.app import create_app
 
-    settings = Settings()
+    settings = load_settings()
     host = host or settings.host
     port = port or settings.port
     settings.check_bind(host)
+    # Migrating here first turns an unreachable database into one clear line, not a traceback.
+    with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -33,19 +89,8 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from models import db
 
-    settings = Settings()
-
-    async def run() -> list[str]:
-        url = settings.resolved_database_url
-        await db.connect(url)
-        try:
-            return await db.apply_migrations(url)
-        finally:
-            await db.disconnect()
-
-    applied = asyncio.run(run())
+    applied = with_database(load_settings(), _applied)
     click.echo("applied: " + ", ".join(applied) if applied else "the database is up to date")
 
 
@@ -58,22 +103,13 @@ def token() -> None:
 @click.option("--user", "user_name", required=True, help="The user the token acts as.")
 def token_create(user_name: str) -> None:
     """Create a user (if needed) and an API token for it; the token is the last line."""
-    from models import db
     from services import users
 
-    settings = Settings()
+    async def create(_: list[str]) -> str:
+        user = await users.get_or_create_user(name=user_name)
+        return await users.create_token(user=user)
 
-    async def run() -> str:
-        url = settings.resolved_database_url
-        await db.connect(url)
-        try:
-            await db.apply_migrations(url)
-            user = await users.get_or_create_user(name=user_name)
-            return await users.create_token(user=user)
-        finally:
-            await db.disconnect()
-
-    created = asyncio.run(run())
+    created = with_database(load_settings(), create)
     click.echo(f"Token for '{user_name}' (shown once; send as `Authorization: Bearer ...`):")
     click.echo(created)
 
@@ -129,7 +165,7 @@ def run_workflow(
 
     from execution.local import run_to_completion
     from execution.runner import NodeEvent
-    from models import Asset, Job, db
+    from models import Asset, Job
     from server.app import build_services
     from services import users
     from services.errors import TroveError
@@ -141,7 +177,7 @@ def run_workflow(
     graph = document.get("graph", document) if isinstance(document, dict) else document
     total = len(graph.get("nodes") or []) if isinstance(graph, dict) else 0
     params = _parse_params(raw_params)
-    settings = Settings()
+    settings = load_settings()
     finished: list[str] = []
 
     def show(event: NodeEvent) -> None:
@@ -155,37 +191,30 @@ def run_workflow(
         elif event.status == "failed":
             click.echo(f"[{len(finished)}/{total}] FAILED  {label}: {event.error}", err=True)
 
-    async def go() -> tuple[Job, list[Asset]]:
-        url = settings.resolved_database_url
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await db.connect(url)
-        try:
-            await db.apply_migrations(url)
-            services = build_services(settings)
-            owner = await users.get_or_create_user(name=user_name)
-            job = await run_to_completion(
-                services=services,
-                owner=owner,
-                graph=graph,
-                params=params or None,
-                job_id=job_id,
-                on_event=show,
+    async def go(_: list[str]) -> tuple[Job, list[Asset]]:
+        services = build_services(settings)
+        owner = await users.get_or_create_user(name=user_name)
+        job = await run_to_completion(
+            services=services,
+            owner=owner,
+            graph=graph,
+            params=params or None,
+            job_id=job_id,
+            on_event=show,
+        )
+        assets: list[Asset] = []
+        cursor = None
+        while True:
+            page, cursor = await services.assets.paginate(
+                user_id=owner.id, job_id=job.id, cursor=cursor
             )
-            assets: list[Asset] = []
-            cursor = None
-            while True:
-                page, cursor = await services.assets.paginate(
-                    user_id=owner.id, job_id=job.id, cursor=cursor
-                )
-                assets.extend(page)
-                if cursor is None:
-                    break
-            return job, assets
-        finally:
-            await db.disconnect()
+            assets.extend(page)
+            if cursor is None:
+                break
+        return job, assets
 
     try:
-        job, assets = asyncio.run(go())
+        job, assets = with_database(settings, go)
     except TroveError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"Job {job.id}: {job.status}")

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+SUPPORTED_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEVELOPMENT_SECRET = "trove-development-secret-change-me"
 
@@ -43,6 +44,13 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and value.split(":", 1)[0] not in SUPPORTED_SCHEMES:
+            raise ValueError("use sqlite:///path/to/file.db or postgres://user@host:5432/db")
         return value
 
     @model_validator(mode="after")

@@ -74,3 +74,21 @@ def test_serve_refuses_a_public_interface_without_auth(tmp_path: Path) -> None:
     result = trove("serve", "--host", "0.0.0.0", data_dir=tmp_path)
     assert result.returncode != 0
     assert "TROVE_AUTH=token" in result.stderr + result.stdout
+
+
+def test_bad_configuration_is_one_clear_message(tmp_path: Path) -> None:
+    cases = {
+        ("serve",): ({"TROVE_PORT": "eighty"}, "TROVE_PORT"),
+        ("migrate",): ({"TROVE_DATABASE_URL": "mysql://db/trove"}, "TROVE_DATABASE_URL"),
+        ("token", "create", "--user", "x"): ({"TROVE_AUTH": "token"}, "TROVE_SECRET_KEY"),
+        ("migrate", ""): (
+            {"TROVE_DATABASE_URL": f"postgres://postgres:hunter2@127.0.0.1:{free_port()}/none"},
+            "cannot use the database",
+        ),
+    }
+    for args, (env, expected) in cases.items():
+        result = trove(*[a for a in args if a], data_dir=tmp_path, **env)
+        assert result.returncode != 0, args
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "hunter2" not in result.stderr
