@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 strawberry.enum(asset_service.AssetOrder, name="AssetOrder")
 strawberry.enum(asset_service.AssetGrouping, name="AssetGrouping")
 
-THUMBNAIL_TYPES = ("image/",)
-
 
 @strawberry.type(name="Asset")
 class Asset(Node):
@@ -77,9 +75,9 @@ class Asset(Node):
         description="A small preview image for images (and video where supported); null otherwise."
     )
     def thumbnail_url(self, info: Info) -> str | None:
-        if not self.content_type.startswith(THUMBNAIL_TYPES):
-            return None
         context = info.context
+        if not context.services.thumbnails.previewable(self.content_type):
+            return None
         return context.absolute(context.services.signer.sign(f"/assets/{self.id}/thumbnail"))
 
     @strawberry.field

@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import models
-from schema.assets import THUMBNAIL_TYPES
 from server.auth import Authenticator
 from server.graphql import has_preflight_header, new_request_id
 from server.limits import BodyTooLarge
@@ -179,7 +178,7 @@ class RestRoutes:
             if asset.is_folder
             else base + signer.sign(f"/assets/{asset.id}/content"),
             "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
-            if asset.content_type.startswith(THUMBNAIL_TYPES)
+            if self.services.thumbnails.previewable(asset.content_type)
             else None,
         }
 

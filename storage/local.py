@@ -37,6 +37,10 @@ class LocalBlobStorage:
         self.staging.mkdir(parents=True, exist_ok=True)
         self.trash_dir.mkdir(parents=True, exist_ok=True)
 
+    def path_of(self, sha256: str) -> Path:
+        """Where the blob lives, for readers that need a real file (e.g. video decoders)."""
+        return self._path(sha256)
+
     def _path(self, sha256: str) -> Path:
         if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             raise ValueError("not a sha256 digest")

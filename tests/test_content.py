@@ -158,3 +158,36 @@ async def test_public_url_is_the_base_of_links(app_factory: Any, sqlite_url: str
         asset = await upload(client)
         assert asset["url"].startswith("https://assets.example.com/assets/")
         assert (await client.http.get(path_of(asset["url"]))).content == PAYLOAD
+
+
+def mp4_bytes(width: int, height: int, color: tuple[int, int, int], frames: int = 6) -> bytes:
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=6)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(frames):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (width, height), color))
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+async def test_thumbnails_for_videos_and_none_for_vector_images(client: TroveClient) -> None:
+    video = await upload(client, mp4_bytes(640, 360, (0, 200, 0)), filename="clip.mp4")
+    assert video["thumbnailUrl"] is not None
+    response = await client.http.get(path_of(video["thumbnailUrl"]))
+    assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(response.content)) as thumb:
+        assert thumb.size == (256, 144)
+        red, green, blue = thumb.convert("RGB").getpixel((128, 72))
+        assert green > 150 and red < 60 and blue < 60
+    svg = await upload(client, b'<svg xmlns="http://www.w3.org/2000/svg"/>', filename="v.svg")
+    assert svg["thumbnailUrl"] is None
+    not_a_video = await upload(
+        client, b"\x00\x00\x00\x18ftypmp42 broken", filename="x.mp4", contentType="video/mp4"
+    )
+    assert (await client.http.get(path_of(not_a_video["thumbnailUrl"]))).status_code == 415
