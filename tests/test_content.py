@@ -183,7 +183,9 @@ async def test_thumbnails_for_videos_and_none_for_vector_images(client: TroveCli
     assert response.status_code == 200 and response.headers["content-type"] == "image/webp"
     with Image.open(io.BytesIO(response.content)) as thumb:
         assert thumb.size == (256, 144)
-        red, green, blue = thumb.convert("RGB").getpixel((128, 72))
+        pixel = thumb.convert("RGB").getpixel((128, 72))
+        assert isinstance(pixel, tuple)
+        red, green, blue = pixel[:3]
         assert green > 150 and red < 60 and blue < 60
     svg = await upload(client, b'<svg xmlns="http://www.w3.org/2000/svg"/>', filename="v.svg")
     assert svg["thumbnailUrl"] is None
