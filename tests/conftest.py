@@ -211,8 +211,21 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"server-{self.port}.log"
+
     def start(self) -> None:
-        with (self.data_dir.parent / f"server-{self.port}.log").open("ab") as log:
+        for _ in range(3):
+            if self._start_once():
+                return
+            # Another process took the port between choosing and binding it: choose again.
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError("trove serve could not bind a free port")
+
+    def _start_once(self) -> bool:
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
                 cwd=ROOT,
@@ -223,10 +236,13 @@ class LiveServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("trove serve exited during start-up")
+                output = self.log_path.read_text(errors="replace")
+                if "address already in use" in output.lower():
+                    return False
+                raise RuntimeError(f"trove serve exited during start-up:\n{output[-3000:]}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
