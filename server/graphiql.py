@@ -34,10 +34,12 @@ NPM_ASSETS = {
 OWN_ASSETS = {"trove-graphiql.js": STATIC / "graphiql.js"}
 
 DEFAULT_QUERY = """\
-# Welcome to Trove. Press Ctrl-Enter (or the run button) to run this query.
+# Welcome to Trove.
+# Press Ctrl-Enter (or the run button) to run this query.
 #
-# With TROVE_AUTH=token, put your token in the Headers tab below:
-#   {"Authorization": "Bearer trove_..."}   (create one with `trove token create`)
+# With TROVE_AUTH=token, put your token in the Headers tab:
+#   {"Authorization": "Bearer trove_..."}
+# (create one with `trove token create --user NAME`)
 
 query RecentAssets {
   assets(first: 10) {
