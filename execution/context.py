@@ -111,10 +111,7 @@ class ProcessingContext:
                 raise InvalidInput(f"This {ref.kind} reference has neither data nor an asset id")
             ref = ref.asset_id
         asset = await self.get_asset(ref)
-        if asset.is_folder:
-            raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
-        parts = [chunk async for chunk in self.services.assets.storage.read(asset.sha256)]
-        return b"".join(parts)
+        return b"".join([chunk async for chunk in self.services.assets.read_content(asset)])
 
     async def ref_for_asset(self, asset_id: str | UUID) -> AssetRef:
         """A reference of the kind that fits the stored asset (ImageRef for an image, ...)."""

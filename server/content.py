@@ -1,7 +1,6 @@
 """Asset bytes over HTTP: streaming, Range, ETag, and safe headers for active content."""
 
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -121,9 +120,7 @@ class ContentRoutes:
         headers["Content-Length"] = str(end - start)
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers, media_type=content_type)
-        body = (
-            self.services.assets.storage.read(asset.sha256, start, end) if end > start else _empty()
-        )
+        body = self.services.assets.read_content(asset, start, end)
         return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
 
     async def thumbnail(self, request: Request) -> Response:
@@ -141,8 +138,3 @@ class ContentRoutes:
                 "X-Content-Type-Options": "nosniff",
             },
         )
-
-
-async def _empty() -> AsyncIterator[bytes]:
-    if False:
-        yield b""

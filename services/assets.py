@@ -120,6 +120,15 @@ async def _lock_blob(conn: BaseDBAsyncClient, digests: Iterable[str]) -> None:
         await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
 
 
+async def _digests_in_use(
+    digests: Iterable[str], conn: BaseDBAsyncClient | None = None
+) -> set[str]:
+    query = Asset.filter(sha256__in=list(digests))
+    if conn is not None:
+        query = query.using_db(conn)
+    return set(await query.values_list("sha256", flat=True))  # type: ignore[arg-type]
+
+
 def _validate_metadata(metadata: Any) -> Any:
     if metadata is None:
         return None
@@ -163,6 +172,14 @@ class AssetService:
         if asset is None:
             raise NotFound(f"No asset with id '{asset_id}'")
         return asset
+
+    def read_content(
+        self, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The asset's bytes in [start, end), streamed."""
+        if asset.is_folder:
+            raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
+        return self.storage.read(asset.sha256, start, end)
 
     async def get_many(self, *, owner_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Asset]:
         rows = await Asset.filter(id__in=list(ids), owner_id=owner_id)
@@ -445,11 +462,7 @@ class AssetService:
                     await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(conn).delete()
                 )
                 await _lock_blob(conn, digests)  # type: ignore[arg-type]
-                still_used = set(
-                    await Asset.filter(sha256__in=list(digests))
-                    .using_db(conn)
-                    .values_list("sha256", flat=True)
-                )
+                still_used = await _digests_in_use(digests, conn)  # type: ignore[arg-type]
                 for digest in digests - still_used:
                     token = await self.storage.trash(digest)  # type: ignore[arg-type]
                     if token:
@@ -491,17 +504,13 @@ class AssetService:
         pending: list[str] = []
 
         async def sweep(digests: list[str]) -> int:
-            used = set(await Asset.filter(sha256__in=digests).values_list("sha256", flat=True))
+            used = await _digests_in_use(digests)
             orphans = [d for d in digests if d not in used]
             if not orphans:
                 return 0
             async with in_transaction() as conn:
                 await _lock_blob(conn, orphans)
-                still_used = set(
-                    await Asset.filter(sha256__in=orphans)
-                    .using_db(conn)
-                    .values_list("sha256", flat=True)
-                )
+                still_used = await _digests_in_use(orphans, conn)
                 for digest in orphans:
                     if digest not in still_used:
                         await self.storage.delete(digest)
