@@ -2,7 +2,6 @@
 GraphQL-over-HTTP media types and status codes, and automatic persisted queries."""
 
 import contextlib
-import json
 import uuid
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from schema.context import Context
 from schema.uploads import StagedUpload
 from server.auth import Authenticator
 from server.graphiql import GraphiQLPage
+from server.json_input import parse_json
 from server.multipart import MultipartStream, file_chunks, read_field
 from server.persisted_queries import PersistedQueryCache, PersistedQueryError
 from server.settings import Settings
@@ -235,6 +235,15 @@ class TroveGraphQL(GraphQL[Context, None]):
             )
         return None
 
+    def parse_json(self, data: str | bytes) -> Any:
+        value = parse_json(data, "The request")
+        # A list is a batch, which strawberry refuses with its own message.
+        if not isinstance(value, dict | list):
+            raise HTTPException(
+                400, "The request must be a JSON object with `query` (and `variables`)"
+            )
+        return value
+
     def encode_json(self, data: object) -> str:
         # orjson: several times faster than json.dumps on a page of assets. Text, not
         # bytes: WebSocket messages of graphql-transport-ws must be text frames.
@@ -273,10 +282,8 @@ class TroveGraphQL(GraphQL[Context, None]):
                 if part.filename is None:
                     if part.name not in ("operations", "map"):
                         raise HTTPException(400, f"Unexpected form field `{part.name}`")
-                    try:
-                        fields[part.name] = json.loads(await read_field(events))
-                    except ValueError as error:
-                        raise HTTPException(400, f"`{part.name}` is not valid JSON") from error
+                    raw = await read_field(events)
+                    fields[part.name] = parse_json(raw, f"The `{part.name}` field")
                     continue
                 if "operations" not in fields or "map" not in fields:
                     raise HTTPException(400, "`operations` and `map` must come before the files")
@@ -291,6 +298,11 @@ class TroveGraphQL(GraphQL[Context, None]):
         operations, files_map = fields.get("operations"), fields.get("map")
         if not isinstance(operations, dict | list) or not isinstance(files_map, dict):
             raise HTTPException(400, "A multipart request needs `operations` and `map` fields")
+        for name, paths in files_map.items():
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                raise HTTPException(
+                    400, f"`map` entry `{name}` must be a list of paths such as 'variables.file'"
+                )
         try:
             # Batches (a list of operations) are part of the spec and handled alike.
             return replace_placeholders_with_files(

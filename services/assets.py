@@ -25,6 +25,7 @@ from services import content_types
 from services.errors import InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
 from services.pagination import Ordering, Page, paginate
+from services.validation import check_json, check_text
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ logger = logging.getLogger(__name__)
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 MAX_TRACKING_LENGTH = 255
 MAX_METADATA_BYTES = 64 * 1024
+# Names are at most 255 bytes, so a longer search can never match; SQLite also refuses
+# LIKE patterns past 50,000 bytes with an error.
+MAX_SEARCH_LENGTH = 255
+_TRACKING_ARGUMENTS = {"node_id": "nodeId", "job_id": "jobId", "workflow_id": "workflowId"}
 
 
 class AssetOrder(StrEnum):
@@ -48,8 +53,8 @@ _ORDERINGS = {
     AssetOrder.CREATED_AT_ASC: Ordering("CREATED_AT_ASC", None, descending=False),
     AssetOrder.NAME_ASC: Ordering("NAME_ASC", "name", descending=False),
     AssetOrder.NAME_DESC: Ordering("NAME_DESC", "name", descending=True),
-    AssetOrder.SIZE_DESC: Ordering("SIZE_DESC", "size", descending=True),
-    AssetOrder.SIZE_ASC: Ordering("SIZE_ASC", "size", descending=False),
+    AssetOrder.SIZE_DESC: Ordering("SIZE_DESC", "size", descending=True, key_type=int),
+    AssetOrder.SIZE_ASC: Ordering("SIZE_ASC", "size", descending=False, key_type=int),
 }
 
 
@@ -69,10 +74,11 @@ class Tracking:
     workflow_id: str | None = None
 
     def validated(self) -> Tracking:
-        for field in ("node_id", "job_id", "workflow_id"):
+        for field, argument in _TRACKING_ARGUMENTS.items():
             value = getattr(self, field)
             if value is not None and (not value or len(value) > MAX_TRACKING_LENGTH):
-                raise InvalidInput(f"`{field}` must be 1 to {MAX_TRACKING_LENGTH} characters")
+                raise InvalidInput(f"`{argument}` must be 1 to {MAX_TRACKING_LENGTH} characters")
+            check_text(value, f"`{argument}`")
         return self
 
 
@@ -86,6 +92,18 @@ class AssetFilter:
     search: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+    def validated(self) -> AssetFilter:
+        for field, argument in _TRACKING_ARGUMENTS.items():
+            value = getattr(self, field)
+            if value is not None and len(value) > MAX_TRACKING_LENGTH:
+                raise InvalidInput(f"`{argument}` is at most {MAX_TRACKING_LENGTH} characters")
+            check_text(value, f"`{argument}`")
+        if self.search is not None and len(self.search) > MAX_SEARCH_LENGTH:
+            raise InvalidInput(f"`search` is at most {MAX_SEARCH_LENGTH} characters")
+        check_text(self.search, "`search`")
+        check_text(self.content_type, "`contentType`")
+        return self
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,7 @@ async def _digests_in_use(
 def _validate_metadata(metadata: Any) -> Any:
     if metadata is None:
         return None
+    check_json(metadata, "`metadata`")
     try:
         encoded = json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -186,6 +205,7 @@ class AssetService:
         return {row.id: row for row in rows}
 
     def _filtered(self, owner: User, where: AssetFilter) -> QuerySet[Asset]:
+        where = where.validated()
         query = Asset.filter(owner_id=owner.id)
         for field in ("node_id", "job_id", "workflow_id"):
             value = getattr(where, field)

@@ -15,10 +15,13 @@ from models.job import FINAL_JOB_STATUSES
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events import EventBroker, job_topic
 from services.pagination import Ordering, Page, paginate
+from services.validation import check_json, check_text, text_problem
 from services.workflows import WorkflowService
 
 logger = logging.getLogger(__name__)
-_NEWEST_FIRST = Ordering("CREATED_AT_DESC", "created_at", descending=True, key_is_datetime=True)
+_NEWEST_FIRST = Ordering(
+    "CREATED_AT_DESC", "created_at", descending=True, key_is_datetime=True, pk_is_uuid=False
+)
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,17 @@ class JobService:
         return self.executor
 
     async def get(self, *, owner: User, job_id: str) -> Job:
+        # No job id holds a NUL or a lone surrogate (run() refuses them), and PostgreSQL
+        # would refuse to compare one.
+        if text_problem(job_id):
+            raise NotFound(f"No job with id {job_id!r}")
         row = await Job.filter(id=job_id, owner_id=owner.id).first()
         if row is None:
             raise NotFound(f"No job with id '{job_id}'")
         return row
 
     async def get_many(self, *, owner: User, ids: Sequence[str]) -> dict[str, Job]:
+        ids = [job_id for job_id in ids if not text_problem(job_id)]
         return {row.id: row for row in await Job.filter(id__in=list(ids), owner_id=owner.id)}
 
     async def list_jobs(
@@ -85,6 +93,7 @@ class JobService:
         first: int | None = None,
         after: str | None = None,
     ) -> Page[Job]:
+        check_text(workflow_id, "`workflowId`")
         query = Job.filter(owner_id=owner.id)
         if workflow_id is not None:
             query = query.filter(workflow_id=workflow_id)
@@ -113,8 +122,11 @@ class JobService:
             raise InvalidInput("`graph` must be an object with `nodes` and `edges`")
         if params is not None and not isinstance(params, dict):
             raise InvalidInput("`params` must be an object")
+        check_json(graph, "`graph`")
+        check_json(params, "`params`")
         if job_id is not None and (not job_id.strip() or len(job_id) > 255):
             raise InvalidInput("`jobId` must be 1 to 255 characters")
+        check_text(job_id, "`jobId`")
         executor.validate(graph)
         if job_id is not None and await Job.exists(id=job_id):
             raise Conflict(f"A job with id '{job_id}' already exists")

@@ -8,13 +8,15 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from services.errors import InvalidInput
+from services.validation import text_problem
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -28,6 +30,11 @@ class Ordering:
     key: str | None
     descending: bool
     key_is_datetime: bool = False
+    # What the key column holds (str or int), so a forged cursor cannot reach the database
+    # with a value of another type.
+    key_type: type = str
+    # Asset and workflow ids are UUIDs; job ids are caller-chosen strings.
+    pk_is_uuid: bool = True
 
 
 @dataclass
@@ -58,23 +65,42 @@ def decode_cursor(ordering: Ordering, cursor: str) -> tuple[Any, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidInput("Malformed cursor") from error
     expected = 2 if ordering.key is None else 3
     if not isinstance(payload, list) or len(payload) != expected or payload[0] != ordering.name:
         raise InvalidInput("Malformed cursor, or a cursor from a different ordering")
     *key, pk = payload[1:]
-    if not isinstance(pk, str):
+    return (_cursor_key(ordering, key[0]) if key else None), _cursor_pk(ordering, pk)
+
+
+def _cursor_pk(ordering: Ordering, pk: Any) -> str:
+    if not isinstance(pk, str) or text_problem(pk) or len(pk) > 255:
         raise InvalidInput("Malformed cursor")
-    value = key[0] if key else None
+    if ordering.pk_is_uuid:
+        try:
+            UUID(pk)
+        except ValueError as error:
+            raise InvalidInput("Malformed cursor") from error
+    return pk
+
+
+def _cursor_key(ordering: Ordering, value: Any) -> Any:
     if ordering.key_is_datetime:
         if not isinstance(value, str):
             raise InvalidInput("Malformed cursor")
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except (TypeError, ValueError) as error:
             raise InvalidInput("Malformed cursor") from error
-    return value, pk
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if ordering.key_type is int:
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 1 << 63:
+            raise InvalidInput("Malformed cursor")
+        return value
+    if not isinstance(value, str) or text_problem(value):
+        raise InvalidInput("Malformed cursor")
+    return value
 
 
 def validate_page_size(name: str, value: int | None) -> None:

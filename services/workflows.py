@@ -7,6 +7,7 @@ from models import User, Workflow
 from services.assets import parse_id
 from services.errors import InvalidInput, NotFound
 from services.pagination import Ordering, Page, paginate
+from services.validation import check_json, check_text
 
 _NEWEST_FIRST = Ordering("CREATED_AT_DESC", None, descending=True)
 
@@ -14,6 +15,7 @@ _NEWEST_FIRST = Ordering("CREATED_AT_DESC", None, descending=True)
 def _check_graph(graph: Any) -> dict[str, Any]:
     if not isinstance(graph, dict):
         raise InvalidInput("`graph` must be an object with `nodes` and `edges`")
+    check_json(graph, "`graph`")
     nodes, edges = graph.get("nodes", []), graph.get("edges", [])
     if not isinstance(nodes, list) or not isinstance(edges, list):
         raise InvalidInput("`graph.nodes` and `graph.edges` must be lists")
@@ -24,6 +26,7 @@ def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 255:
         raise InvalidInput("A workflow name is 1 to 255 characters")
+    check_text(name, "The workflow name")
     return name
 
 
