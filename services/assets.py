@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import OperationalError
 from tortoise.functions import Count, Max, Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -22,11 +23,18 @@ from tortoise.transactions import in_transaction
 from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
-from services.errors import InvalidInput, NotFound, TooLarge
+from services.errors import (
+    InsufficientStorage,
+    InvalidInput,
+    NotFound,
+    StorageUnavailable,
+    TooLarge,
+)
 from services.events import EventBroker, asset_topic
 from services.pagination import Ordering, Page, paginate
 from services.validation import check_json, check_text
 from storage import BlobStorage, BlobTooLarge, StagedBlob
+from storage.base import StorageError, StorageFull
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +153,36 @@ async def _digests_in_use(
     if conn is not None:
         query = query.using_db(conn)
     return set(await query.values_list("sha256", flat=True))  # type: ignore[arg-type]
+
+
+def _is_database_full(error: BaseException) -> bool:
+    """SQLite's SQLITE_FULL, or PostgreSQL's disk_full (53100) / out_of_memory-class 53xxx."""
+    message = str(error).lower()
+    if "database or disk is full" in message or "no space left on device" in message:
+        return True
+    sqlstate = getattr(error, "sqlstate", None) or getattr(error.__cause__, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("53")
+
+
+@contextlib.asynccontextmanager
+async def _storage_errors() -> AsyncIterator[None]:
+    """A full disk or a failing blob store, as errors the caller can act on (507 / 503)."""
+    try:
+        yield
+    except StorageFull as error:
+        raise InsufficientStorage(
+            f"Not enough storage space: {error}. Delete assets to free space, or ask the "
+            "operator to add some."
+        ) from error
+    except StorageError as error:
+        raise StorageUnavailable(f"Storage is unavailable: {error}. Try again later.") from error
+    except OperationalError as error:
+        if _is_database_full(error):
+            raise InsufficientStorage(
+                "Not enough storage space: the database's disk is full. Delete assets to "
+                "free space, or ask the operator to add some."
+            ) from error
+        raise
 
 
 def _validate_metadata(metadata: Any) -> Any:
@@ -324,7 +362,8 @@ class AssetService:
     async def stage_upload(self, content: AsyncIterator[bytes]) -> StagedBlob:
         """Receive content ahead of `create_asset` (e.g. while a request body streams in)."""
         try:
-            return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
+            async with _storage_errors():
+                return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
         except BlobTooLarge as error:
             raise TooLarge(f"The content is larger than {error.limit} bytes") from error
 
@@ -388,24 +427,53 @@ class AssetService:
         fields: dict[str, Any],
         derived_from: Sequence[UUID],
     ) -> Asset:
-        async with in_transaction() as conn:
-            await _lock_blob(conn, [staged.sha256])
-            asset = await Asset.create(
-                using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
+        published = False
+        try:
+            async with _storage_errors(), in_transaction() as conn:
+                await _lock_blob(conn, [staged.sha256])
+                asset = await self._insert(conn, owner, staged, fields, derived_from)
+                # Published while the row is uncommitted and the blob lock held: a concurrent
+                # delete of the last asset with these bytes cannot remove them under us.
+                published = bool(await self.storage.commit(staged))
+        except BaseException:
+            # The row did not commit (a full database disk, a lost connection): take back
+            # the bytes this call placed, unless another row committed meanwhile uses them.
+            if published:
+                await self._unpublish_unused(staged.sha256)
+            raise
+        return asset
+
+    async def _unpublish_unused(self, sha256: str) -> None:
+        try:
+            async with in_transaction() as conn:
+                await _lock_blob(conn, [sha256])
+                if not await _digests_in_use([sha256], conn):
+                    await self.storage.delete(sha256)
+        except Exception:
+            # The start-up sweep removes it later; the caller's own error matters more.
+            logger.exception("could not remove the unrecorded blob %s", sha256)
+
+    async def _insert(
+        self,
+        conn: BaseDBAsyncClient,
+        owner: User,
+        staged: StagedBlob,
+        fields: dict[str, Any],
+        derived_from: Sequence[UUID],
+    ) -> Asset:
+        asset = await Asset.create(
+            using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
+        )
+        if derived_from:
+            sources = (
+                await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
+                .using_db(conn)
+                .values_list("id", flat=True)
             )
-            if derived_from:
-                sources = (
-                    await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
-                    .using_db(conn)
-                    .values_list("id", flat=True)
-                )
-                await AssetLineage.bulk_create(
-                    [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
-                    using_db=conn,
-                )
-            # Published while the row is uncommitted and the blob lock held: a concurrent
-            # delete of the last asset with these bytes cannot remove them under us.
-            await self.storage.commit(staged)
+            await AssetLineage.bulk_create(
+                [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+                using_db=conn,
+            )
         return asset
 
     async def create_folder(
@@ -413,14 +481,15 @@ class AssetService:
     ) -> Asset:
         clean_name = _validated_name(name, required=True)
         parent = await self._check_parent(owner, parent_id)
-        return await Asset.create(
-            owner_id=owner.id,
-            name=clean_name,
-            content_type=FOLDER_CONTENT_TYPE,
-            size=0,
-            sha256=EMPTY_SHA256,
-            parent_id=parent,
-        )
+        async with _storage_errors():
+            return await Asset.create(
+                owner_id=owner.id,
+                name=clean_name,
+                content_type=FOLDER_CONTENT_TYPE,
+                size=0,
+                sha256=EMPTY_SHA256,
+                parent_id=parent,
+            )
 
     async def update_asset(
         self,
@@ -477,7 +546,7 @@ class AssetService:
         )
         trashed: list[str] = []
         try:
-            async with in_transaction() as conn:
+            async with _storage_errors(), in_transaction() as conn:
                 deleted = (
                     await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(conn).delete()
                 )
@@ -489,10 +558,14 @@ class AssetService:
                         trashed.append(token)
         except BaseException:
             for token in trashed:
-                await self.storage.restore(token)
+                try:
+                    await self.storage.restore(token)
+                except Exception:
+                    # recover_storage() puts it back at the next start.
+                    logger.exception("could not restore trashed blob %s", token)
             raise
         for token in trashed:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, StorageError):
                 await self.storage.purge(token)
         return deleted
 

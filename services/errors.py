@@ -43,3 +43,17 @@ class UnsupportedMediaType(TroveError):
 class Conflict(TroveError):
     code = "CONFLICT"
     http_status = 409
+
+
+class InsufficientStorage(TroveError):
+    """The disk (or bucket quota) is full: nothing was stored, and deleting frees space."""
+
+    code = "INSUFFICIENT_STORAGE"
+    http_status = 507
+
+
+class StorageUnavailable(TroveError):
+    """The blob store failed for another reason (I/O error, unreachable); worth a retry."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503

@@ -12,6 +12,18 @@ from typing import Protocol
 SNIFF_BYTES = 8192
 
 
+class StorageError(Exception):
+    """The store could not do what was asked (an I/O error, an unreachable service).
+
+    Implementations raise this (or StorageFull) instead of their own exceptions, so that
+    callers can answer with a clear status instead of an internal error.
+    """
+
+
+class StorageFull(StorageError):
+    """No space left (a full disk, a quota): freeing space makes the same call work."""
+
+
 class BlobTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"content exceeds the limit of {limit} bytes")
@@ -30,7 +42,10 @@ class StagedBlob:
 class BlobStorage(Protocol):
     async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedBlob: ...
 
-    async def commit(self, staged: StagedBlob) -> None: ...
+    async def commit(self, staged: StagedBlob) -> bool:
+        """Publish the staged bytes; True when this call placed them, False when identical
+        bytes were already stored (so undoing a failed commit removes only what it placed)."""
+        ...
 
     async def discard(self, staged: StagedBlob) -> None: ...
 

@@ -1,5 +1,6 @@
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import time
@@ -8,9 +9,22 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob
+from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob, StorageError, StorageFull
 
 READ_CHUNK = 1 << 20
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+@contextlib.contextmanager
+def _storage_errors(doing: str) -> Iterator[None]:
+    """OSError as the contract's StorageFull / StorageError, saying what failed."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno in _FULL_ERRNOS:
+            raise StorageFull(f"no space left while {doing}: {reason}") from error
+        raise StorageError(f"storage failed while {doing}: {reason}") from error
 
 
 def _process_alive(pid: int) -> bool:
@@ -55,28 +69,34 @@ class LocalBlobStorage:
         digest = hashlib.sha256()
         size = 0
         head = bytearray()
-        handle = await asyncio.to_thread(open, path, "xb")
+        with _storage_errors("receiving content"):
+            # Unbuffered: a full disk fails the write itself, never a later flush in
+            # close(), which would skip the clean-up below and leak the staging file.
+            handle = await asyncio.to_thread(open, path, "xb", buffering=0)
         try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                size += len(chunk)
-                if size > max_bytes:
-                    raise BlobTooLarge(max_bytes)
-                if len(head) < SNIFF_BYTES:
-                    head += chunk[: SNIFF_BYTES - len(head)]
-                await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
-            await asyncio.to_thread(_flush_and_close, handle)
+            with _storage_errors("receiving content"):
+                async for chunk in chunks:
+                    if not chunk:
+                        continue
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BlobTooLarge(max_bytes)
+                    if len(head) < SNIFF_BYTES:
+                        head += chunk[: SNIFF_BYTES - len(head)]
+                    await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
+                await asyncio.to_thread(_flush_and_close, handle)
         except BaseException:
-            handle.close()
+            with contextlib.suppress(OSError):
+                handle.close()
             path.unlink(missing_ok=True)
             raise
         return StagedBlob(sha256=digest.hexdigest(), size=size, head=bytes(head), token=token)
 
-    async def commit(self, staged: StagedBlob) -> None:
+    async def commit(self, staged: StagedBlob) -> bool:
         source = self._staging_path(staged.token)
         target = self._path(staged.sha256)
-        await asyncio.to_thread(_publish, source, target)
+        with _storage_errors("storing content"):
+            return await asyncio.to_thread(_publish, source, target)
 
     async def discard(self, staged: StagedBlob) -> None:
         self._staging_path(staged.token).unlink(missing_ok=True)
@@ -105,7 +125,8 @@ class LocalBlobStorage:
 
     async def delete(self, sha256: str) -> None:
         path = self._path(sha256)
-        path.unlink(missing_ok=True)
+        with _storage_errors("deleting content"):
+            path.unlink(missing_ok=True)
         for parent in (path.parent, path.parent.parent):
             with contextlib.suppress(OSError):
                 parent.rmdir()
@@ -113,9 +134,12 @@ class LocalBlobStorage:
     async def trash(self, sha256: str) -> str | None:
         token = f"{os.getpid()}.{uuid.uuid4().hex}.{sha256}"
         try:
-            os.replace(self._path(sha256), self.trash_dir / token)
-        except FileNotFoundError:
-            return None
+            with _storage_errors("deleting content"):
+                os.replace(self._path(sha256), self.trash_dir / token)
+        except StorageError as error:
+            if isinstance(error.__cause__, FileNotFoundError):
+                return None
+            raise
         return token
 
     async def restore(self, token: str) -> None:
@@ -169,19 +193,22 @@ class LocalBlobStorage:
 
 def _hash_and_write(digest: "hashlib._Hash", handle: BinaryIO, chunk: bytes) -> None:
     digest.update(chunk)
-    handle.write(chunk)
+    view = memoryview(chunk)
+    while view:  # an unbuffered write may take only part of the chunk
+        written = handle.write(view)
+        view = view[written or 0 :]
 
 
 def _flush_and_close(handle: BinaryIO) -> None:
-    handle.flush()
     os.fsync(handle.fileno())
     handle.close()
 
 
-def _publish(source: Path, target: Path) -> None:
+def _publish(source: Path, target: Path) -> bool:
     if target.exists():
         # Identical bytes are already stored: keep one copy.
         source.unlink(missing_ok=True)
-        return
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
+    return True
