@@ -21,13 +21,14 @@ from server.limits import BodySizeLimit
 from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
+from server.timeouts import BodyTimeout
 from services.assets import AssetService
 from services.events import InProcessBroker
 from services.jobs import JobService
 from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
-from services.workflows import WorkflowService
+from services.workflows import GraphLimits, WorkflowService
 from storage import LocalBlobStorage
 
 logger = logging.getLogger("trove")
@@ -46,10 +47,19 @@ CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenti
 def build_services(settings: Settings) -> Services:
     storage = LocalBlobStorage(settings.storage_dir)
     broker = InProcessBroker()
-    workflows = WorkflowService()
+    workflows = WorkflowService(
+        limits=GraphLimits(
+            max_nodes=settings.max_graph_nodes,
+            max_edges=settings.max_graph_edges,
+            max_bytes=settings.max_graph_bytes,
+        )
+    )
     return Services(
         assets=AssetService(
-            storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
+            storage=storage,
+            broker=broker,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_concurrent_uploads=settings.max_concurrent_uploads,
         ),
         workflows=workflows,
         jobs=JobService(broker=broker, workflows=workflows),
@@ -124,7 +134,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     content = ContentRoutes(services=services, authenticator=authenticator)
     rest = RestRoutes(services=services, authenticator=authenticator, settings=settings)
-    middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
+    middleware = [
+        Middleware(BodyTimeout, seconds=settings.body_timeout),
+        Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes),
+    ]
     if settings.cors_origins:
         # Outermost, so refusals (401, 413) also carry the headers a page needs to read them.
         middleware.insert(

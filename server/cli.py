@@ -75,6 +75,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.timeouts import header_timeout_protocol
 
     settings = load_settings()
     host = host or settings.host
@@ -83,7 +84,14 @@ def serve(host: str | None, port: int | None) -> None:
     # Migrating here first turns an unreachable database into one clear line, not a traceback.
     with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        http=header_timeout_protocol(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
+    )
 
 
 @main.command()

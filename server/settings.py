@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     # NoDecode: a comma-separated list reads better in an env file than a JSON array.
     cors_origins: Annotated[list[str], NoDecode] = []
     persisted_query_cache_size: int = Field(default=1000, ge=0)
+    # Slow or stalled clients: a request's headers must arrive within this many seconds, and
+    # each piece of its body within `body_timeout` seconds of the previous one (408 otherwise).
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=30.0, gt=0)
+    # Open connections per server process; past it requests answer 503 at once.
+    max_connections: int = Field(default=1000, gt=0)
+    # Uploads received at once per server process; past it uploads answer 503 at once.
+    max_concurrent_uploads: int = Field(default=64, gt=0)
+    # Workflow graphs (stored or run inline): nodes, edges and encoded size.
+    max_graph_nodes: int = Field(default=2000, gt=0)
+    max_graph_edges: int = Field(default=10000, gt=0)
+    max_graph_bytes: int = Field(default=1 << 20, gt=0)
     # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
     node_modules: Path | None = None
 

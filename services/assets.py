@@ -3,6 +3,7 @@ workflow runner's auto-save all call these same functions."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -27,6 +28,7 @@ from services.errors import (
     InsufficientStorage,
     InvalidInput,
     NotFound,
+    Overloaded,
     StorageUnavailable,
     TooLarge,
 )
@@ -210,10 +212,20 @@ def _validated_name(raw: str | None, *, required: bool) -> str | None:
 
 
 class AssetService:
-    def __init__(self, *, storage: BlobStorage, broker: EventBroker, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        storage: BlobStorage,
+        broker: EventBroker,
+        max_upload_bytes: int,
+        max_concurrent_uploads: int = 64,
+    ) -> None:
         self.storage = storage
         self.broker = broker
         self.max_upload_bytes = max_upload_bytes
+        self.max_concurrent_uploads = max_concurrent_uploads
+        # Each upload in progress holds a staging file and a connection.
+        self._upload_slots = asyncio.Semaphore(max_concurrent_uploads)
 
     # Reading -----------------------------------------------------------------------------
 
@@ -359,13 +371,24 @@ class AssetService:
             raise InvalidInput(f"Asset '{parent_id}' is not a folder")
         return parent.id
 
-    async def stage_upload(self, content: AsyncIterator[bytes]) -> StagedBlob:
-        """Receive content ahead of `create_asset` (e.g. while a request body streams in)."""
-        try:
-            async with _storage_errors():
-                return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
-        except BlobTooLarge as error:
-            raise TooLarge(f"The content is larger than {error.limit} bytes") from error
+    async def stage_upload(
+        self, content: AsyncIterator[bytes], *, wait: bool = False
+    ) -> StagedBlob:
+        """Receive content ahead of `create_asset` (e.g. while a request body streams in).
+
+        At most `max_concurrent_uploads` at once: a client's upload past that is refused
+        (Overloaded) rather than queued; `wait=True` (the server's own writes) queues.
+        """
+        if not wait and self._upload_slots.locked():
+            raise Overloaded(
+                f"{self.max_concurrent_uploads} uploads are already in progress; retry shortly"
+            )
+        async with self._upload_slots:
+            try:
+                async with _storage_errors():
+                    return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
+            except BlobTooLarge as error:
+                raise TooLarge(f"The content is larger than {error.limit} bytes") from error
 
     async def discard_upload(self, staged: StagedBlob) -> None:
         await self.storage.discard(staged)
@@ -395,7 +418,10 @@ class AssetService:
             raise InvalidInput(str(error)) from error
         metadata = _validate_metadata(metadata)
         parent = await self._check_parent(owner, parent_id)
-        staged = content if isinstance(content, StagedBlob) else await self.stage_upload(content)
+        if isinstance(content, StagedBlob):
+            staged = content
+        else:
+            staged = await self.stage_upload(content, wait=True)
         try:
             stored_type = claimed_type or content_types.detect(staged.head)
             if clean_name is None:

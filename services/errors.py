@@ -57,3 +57,10 @@ class StorageUnavailable(TroveError):
 
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
+
+
+class Overloaded(TroveError):
+    """Too much of something at once (e.g. uploads in progress); retry shortly."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503

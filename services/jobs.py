@@ -122,7 +122,7 @@ class JobService:
             raise InvalidInput("`graph` must be an object with `nodes` and `edges`")
         if params is not None and not isinstance(params, dict):
             raise InvalidInput("`params` must be an object")
-        check_json(graph, "`graph`")
+        self.workflows.limits.check(graph)
         check_json(params, "`params`")
         if job_id is not None and (not job_id.strip() or len(job_id) > 255):
             raise InvalidInput("`jobId` must be 1 to 255 characters")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -12,14 +14,30 @@ from services.validation import check_json, check_text
 _NEWEST_FIRST = Ordering("CREATED_AT_DESC", None, descending=True)
 
 
-def _check_graph(graph: Any) -> dict[str, Any]:
-    if not isinstance(graph, dict):
-        raise InvalidInput("`graph` must be an object with `nodes` and `edges`")
-    check_json(graph, "`graph`")
-    nodes, edges = graph.get("nodes", []), graph.get("edges", [])
-    if not isinstance(nodes, list) or not isinstance(edges, list):
-        raise InvalidInput("`graph.nodes` and `graph.edges` must be lists")
-    return {**graph, "nodes": nodes, "edges": edges}
+@dataclass(frozen=True)
+class GraphLimits:
+    """How big a workflow graph may be, stored or run (TROVE_MAX_GRAPH_*)."""
+
+    max_nodes: int = 2000
+    max_edges: int = 10000
+    max_bytes: int = 1 << 20
+
+    def check(self, graph: Any) -> dict[str, Any]:
+        """The graph, or InvalidInput saying which limit it passes."""
+        if not isinstance(graph, dict):
+            raise InvalidInput("`graph` must be an object with `nodes` and `edges`")
+        nodes, edges = graph.get("nodes", []), graph.get("edges", [])
+        if not isinstance(nodes, list) or not isinstance(edges, list):
+            raise InvalidInput("`graph.nodes` and `graph.edges` must be lists")
+        if len(nodes) > self.max_nodes:
+            raise InvalidInput(f"The graph has {len(nodes)} nodes; the limit is {self.max_nodes}")
+        if len(edges) > self.max_edges:
+            raise InvalidInput(f"The graph has {len(edges)} edges; the limit is {self.max_edges}")
+        check_json(graph, "`graph`")
+        size = len(json.dumps(graph, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > self.max_bytes:
+            raise InvalidInput(f"The graph is {size} bytes as JSON; the limit is {self.max_bytes}")
+        return graph
 
 
 def _check_name(name: str) -> str:
@@ -31,6 +49,13 @@ def _check_name(name: str) -> str:
 
 
 class WorkflowService:
+    def __init__(self, *, limits: GraphLimits | None = None) -> None:
+        self.limits = limits or GraphLimits()
+
+    def check_graph(self, graph: Any) -> dict[str, Any]:
+        graph = self.limits.check(graph)
+        return {**graph, "nodes": graph.get("nodes", []), "edges": graph.get("edges", [])}
+
     async def get(self, *, owner: User, workflow_id: str | UUID) -> Workflow:
         row = await Workflow.filter(
             id=parse_id(workflow_id, what="workflow"), owner_id=owner.id
@@ -53,13 +78,13 @@ class WorkflowService:
 
     async def create(self, *, owner: User, name: str, graph: Any) -> Workflow:
         return await Workflow.create(
-            owner_id=owner.id, name=_check_name(name), graph=_check_graph(graph)
+            owner_id=owner.id, name=_check_name(name), graph=self.check_graph(graph)
         )
 
     async def update(self, *, owner: User, workflow_id: str, name: str, graph: Any) -> Workflow:
         row = await self.get(owner=owner, workflow_id=workflow_id)
         row.name = _check_name(name)
-        row.graph = _check_graph(graph)
+        row.graph = self.check_graph(graph)
         await row.save()
         return row
 
