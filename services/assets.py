@@ -112,6 +112,8 @@ class AssetFilter:
         if self.search is not None and len(self.search) > MAX_SEARCH_LENGTH:
             raise InvalidInput(f"`search` is at most {MAX_SEARCH_LENGTH} characters")
         check_text(self.search, "`search`")
+        if self.content_type is not None and len(self.content_type) > MAX_TRACKING_LENGTH:
+            raise InvalidInput(f"`contentType` is at most {MAX_TRACKING_LENGTH} characters")
         check_text(self.content_type, "`contentType`")
         return self
 

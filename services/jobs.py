@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 _NEWEST_FIRST = Ordering(
     "CREATED_AT_DESC", "created_at", descending=True, key_is_datetime=True, pk_is_uuid=False
 )
+MAX_JOB_ID_LENGTH = 255
+
+
+def _possible_job_id(job_id: str) -> bool:
+    """Whether a job could have this id: run() refuses any other, and the database would
+    refuse to compare one (NUL on PostgreSQL, over-long values in the ORM)."""
+    return 0 < len(job_id) <= MAX_JOB_ID_LENGTH and text_problem(job_id) is None
 
 
 @dataclass(frozen=True)
@@ -71,17 +78,15 @@ class JobService:
         return self.executor
 
     async def get(self, *, owner: User, job_id: str) -> Job:
-        # No job id holds a NUL or a lone surrogate (run() refuses them), and PostgreSQL
-        # would refuse to compare one.
-        if text_problem(job_id):
-            raise NotFound(f"No job with id {job_id!r}")
+        if not _possible_job_id(job_id):
+            raise NotFound(f"No job with id {job_id[:300]!r}")
         row = await Job.filter(id=job_id, owner_id=owner.id).first()
         if row is None:
             raise NotFound(f"No job with id '{job_id}'")
         return row
 
     async def get_many(self, *, owner: User, ids: Sequence[str]) -> dict[str, Job]:
-        ids = [job_id for job_id in ids if not text_problem(job_id)]
+        ids = [job_id for job_id in ids if _possible_job_id(job_id)]
         return {row.id: row for row in await Job.filter(id__in=list(ids), owner_id=owner.id)}
 
     async def list_jobs(
@@ -93,6 +98,8 @@ class JobService:
         first: int | None = None,
         after: str | None = None,
     ) -> Page[Job]:
+        if workflow_id is not None and len(workflow_id) > MAX_JOB_ID_LENGTH:
+            raise InvalidInput(f"`workflowId` is at most {MAX_JOB_ID_LENGTH} characters")
         check_text(workflow_id, "`workflowId`")
         query = Job.filter(owner_id=owner.id)
         if workflow_id is not None:
@@ -124,8 +131,8 @@ class JobService:
             raise InvalidInput("`params` must be an object")
         self.workflows.limits.check(graph)
         check_json(params, "`params`")
-        if job_id is not None and (not job_id.strip() or len(job_id) > 255):
-            raise InvalidInput("`jobId` must be 1 to 255 characters")
+        if job_id is not None and (not job_id.strip() or len(job_id) > MAX_JOB_ID_LENGTH):
+            raise InvalidInput(f"`jobId` must be 1 to {MAX_JOB_ID_LENGTH} characters")
         check_text(job_id, "`jobId`")
         executor.validate(graph)
         if job_id is not None and await Job.exists(id=job_id):

@@ -324,3 +324,17 @@ async def test_run_job_id_over_255_characters(client: TroveClient) -> None:
         {"g": graph, "j": "j" * 256},
     )
     assert_bad_input(body, mentions="255")
+
+
+async def test_over_long_ids_and_filters(client: TroveClient) -> None:
+    long = "j" * 12_000
+    data = await client.data(
+        "query($j: ID!) { job(id: $j) { id } node(id: $j) { id } asset(id: $j) { id } }",
+        {"j": long},
+    )
+    assert data == {"job": None, "node": None, "asset": None}
+    for query in (
+        "query($v: String) { assets(contentType: $v) { nodes { id } } }",
+        "query($v: String) { jobs(workflowId: $v) { nodes { id } } }",
+    ):
+        assert_bad_input(await client.graphql(query, {"v": long}), mentions="255")
