@@ -12,7 +12,7 @@ import json
 import os
 import string
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -129,7 +129,7 @@ schemathesis.graphql.scalar(
 schemathesis.graphql.scalar("BigInt", BIG_INTS.map(nodes.Int))
 
 SCHEMA = schemathesis.graphql.from_dict({"data": build_schema().introspect()})
-OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
+OPERATIONS = [cast(Any, result).ok() for result in SCHEMA.get_all_operations()]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -193,18 +193,21 @@ VARIABLE_OPERATIONS = [
 ]
 
 
+def fuzz_variable(http: httpx.Client, query: str, name: str, values: st.SearchStrategy[Any]) -> Any:
+    @FUZZ_SETTINGS
+    @given(value=values)
+    def one(value: Any) -> None:
+        sent = {"query": query, "variables": {name: value}}
+        assert_no_server_error(post_json(http, sent), sent)
+
+    return one
+
+
 def test_variables_fuzzing_finds_no_server_error(fuzz_server: Any) -> None:
     values = st.one_of(JSON_VALUES, DATETIME_TEXT, HOSTILE_TEXT)
     with httpx.Client(base_url=fuzz_server.url, headers=HEADERS, timeout=30) as http:
         for query, name in VARIABLE_OPERATIONS:
-
-            @FUZZ_SETTINGS
-            @given(value=values)
-            def one(value: Any) -> None:
-                sent = {"query": query, "variables": {name: value}}
-                assert_no_server_error(post_json(http, sent), sent)
-
-            one()
+            fuzz_variable(http, query, name, values)()
 
 
 UPLOAD = "mutation($input: CreateAssetInput!) { createAsset(input: $input) { id name contentType size } }"
