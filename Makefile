@@ -34,7 +34,7 @@ serve: install
 	$(BIN)/trove serve
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .
