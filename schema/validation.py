@@ -148,10 +148,10 @@ class _Walker:
             depth=depth,
             aliases=(1 if node.alias is not None else 0) + below.aliases,
             fields=1 + below.fields,
-            cost=1 + self._items(node, definition) * below.cost,
+            cost=1 + self._items(node, definition, parent) * below.cost,
         )
 
-    def _items(self, node: FieldNode, definition: Any) -> int:
+    def _items(self, node: FieldNode, definition: Any, parent: Any) -> int:
         """How many times a field's subtree may be resolved: its page size, if paginated."""
         requested = None
         for argument in node.arguments or ():
@@ -166,8 +166,8 @@ class _Walker:
                 requested = max(requested or 0, int(value))
         if requested is not None:
             return max(requested, 1)
-        if definition is None:
-            return 1
+        if definition is None or (parent is not None and parent.name.endswith("Connection")):
+            return 1  # a connection's edges and nodes: its field already counted the page
         if any(name in definition.args for name in PAGE_ARGUMENTS):
             return DEFAULT_PAGE_SIZE
         return LIST_ITEMS_ESTIMATE if is_list_type(get_nullable_type(definition.type)) else 1
