@@ -25,6 +25,7 @@ from services.assets import AssetFilter, Tracking
 from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
 from services.runtime import Services
+from services.urls import asset_url
 
 CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
@@ -147,6 +148,7 @@ class RestRoutes:
     def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
         base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
+        previewable = self.services.thumbnails.previewable(asset.content_type)
         parent_id = asset.parent_id  # type: ignore[attr-defined]
         return {
             "id": str(asset.id),
@@ -161,12 +163,8 @@ class RestRoutes:
             "metadata": asset.metadata,
             "created_at": _iso(asset.created_at),
             "updated_at": _iso(asset.updated_at),
-            "get_url": None
-            if asset.is_folder
-            else base + signer.sign(f"/assets/{asset.id}/content"),
-            "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
-            if self.services.thumbnails.previewable(asset.content_type)
-            else None,
+            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
+            "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
         }
 
     # Endpoints ----------------------------------------------------------------------------
