@@ -4,11 +4,12 @@
 
 import asyncio
 import logging
-from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from server.edge import refuse
+from services.errors import TroveError
 
 logger = logging.getLogger("trove.limits")
 
@@ -65,8 +66,11 @@ def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutProtocol]:
     return type("TroveHttpProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
 
 
-class BodyReadTimeout(Exception):
-    pass
+class BodyReadTimeout(TroveError):
+    """Raised from `receive`: every surface answers it through the edge as a 408."""
+
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
 
 
 class BodyTimeout:
@@ -93,7 +97,9 @@ class BodyTimeout:
                 async with asyncio.timeout(self.seconds):
                     message = await receive()
             except TimeoutError:
-                raise BodyReadTimeout() from None
+                raise BodyReadTimeout(
+                    f"The request body stalled: no data for {self.seconds:g} seconds"
+                ) from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
             return message
@@ -105,34 +111,9 @@ class BodyTimeout:
             await send(message)
 
         try:
+            # Routes answer the timeout through the edge (408); what escapes them ends here.
             await self.app(scope, timed_receive, tracking_send)
-        except BodyReadTimeout:
-            client: Any = scope.get("client")
-            logger.warning("request body from %s stalled for %ss", client, self.seconds)
+        except BodyReadTimeout as error:
+            logger.warning("request body stalled for %gs", self.seconds)
             if not started:
-                await _send_timeout(send, self.seconds)
-
-
-async def _send_timeout(send: Send, seconds: float) -> None:
-    body = orjson.dumps(
-        {
-            "errors": [
-                {
-                    "message": f"The request body stalled: no data for {seconds:g} seconds",
-                    "extensions": {"code": "REQUEST_TIMEOUT"},
-                }
-            ]
-        }
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 408,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+                await refuse(scope, send, error.http_status, error.code, error.message)
