@@ -2,6 +2,7 @@
 GraphQL-over-HTTP media types and status codes, and automatic persisted queries."""
 
 import contextlib
+import json
 from typing import Any, cast
 
 import orjson
@@ -187,7 +188,12 @@ class TroveGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         # orjson: several times faster than json.dumps on a page of assets. Text, not
         # bytes: WebSocket messages of graphql-transport-ws must be text frames.
-        return orjson.dumps(data).decode()
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            # orjson stops at 64-bit integers; a larger one (a measured query cost, old
+            # stored JSON) is still valid JSON, and the standard encoder writes it.
+            return json.dumps(data, separators=(",", ":"))
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only browsers navigating here, which ask for HTML. Strawberry also answers `*/*`

@@ -338,3 +338,14 @@ async def test_over_long_ids_and_filters(client: TroveClient) -> None:
         "query($v: String) { jobs(workflowId: $v) { nodes { id } } }",
     ):
         assert_bad_input(await client.graphql(query, {"v": long}), mentions="255")
+
+
+async def test_page_size_over_64_bits_in_a_nested_field(client: TroveClient) -> None:
+    # Found by the schema fuzzer: the cost refusal measured a cost past 2^64.
+    for query in (
+        '{ assets { nodes { children(after: "", first: 18446744073709551614) { totalCount } } } }',
+        "{ assets(first: 18446744073709551614) { totalCount } }",
+    ):
+        response = await client.http.post("/graphql", json={"query": query})
+        assert response.status_code < 500, response.text
+        assert_bad_input(response.json())
