@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 import models
 from server.edge import Admission, respond_to
-from services.content_types import ACTIVE_TYPES
+from services.content_types import is_passive
 from services.errors import Forbidden, NotFound
 from services.runtime import Services
 
@@ -101,12 +101,12 @@ class ContentRoutes:
             "X-Content-Type-Options": "nosniff",
         }
         content_type = asset.content_type
-        if content_type in ACTIVE_TYPES or content_type.startswith("text/html"):
+        if is_passive(content_type):
+            headers["Content-Disposition"] = _disposition("inline", asset.name)
+        else:
             # Never run uploaded markup or script with our origin's authority.
             headers["Content-Disposition"] = _disposition("attachment", asset.name)
             headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        else:
-            headers["Content-Disposition"] = _disposition("inline", asset.name)
         if content_type.startswith("text/") and "charset" not in content_type:
             content_type += "; charset=utf-8"
 

@@ -33,8 +33,9 @@ async def test_full_download_with_headers(client: TroveClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-length"] == str(len(PAYLOAD))
     disposition = response.headers["content-disposition"]
+    # Unknown binary is not on the inline allowlist: a download.
     assert (
-        disposition.startswith("inline;")
+        disposition.startswith("attachment;")
         and "filename*=UTF-8''data%20%C3%BCn%C3%AFcode.bin" in disposition
     )
 
@@ -193,3 +194,40 @@ async def test_thumbnails_for_videos_and_none_for_vector_images(client: TroveCli
         client, b"\x00\x00\x00\x18ftypmp42 broken", filename="x.mp4", contentType="video/mp4"
     )
     assert (await client.http.get(path_of(not_a_video["thumbnailUrl"]))).status_code == 415
+
+
+async def test_only_allowlisted_passive_types_are_inline(client: TroveClient) -> None:
+    """Stored XSS: an HTML page claimed as text/xsl (or any XML/script type) ran inline."""
+    page = b"<html><body><script>document.title='owned'</script></body></html>"
+    for claim in (
+        "text/xsl",
+        "application/rss+xml",
+        "application/atom+xml",
+        "text/x-javascript",
+        "multipart/x-mixed-replace",
+        "image/svg+xml",
+        "video/x-evil+xml",
+        "application/xhtml+xml",
+        "text/cache-manifest",
+        "application/x-shockwave-flash",
+    ):
+        asset = await upload(client, page, filename="page", contentType=claim)
+        response = await client.http.get(path_of(asset["url"]))
+        assert response.status_code == 200, claim
+        assert response.headers["content-disposition"].startswith("attachment;"), claim
+        assert response.headers["content-security-policy"].startswith("sandbox"), claim
+        assert response.headers["x-content-type-options"] == "nosniff", claim
+    for claim in (
+        "image/png",
+        "image/jpeg",
+        "audio/mpeg",
+        "video/mp4",
+        "text/plain",
+        "application/pdf",
+        "application/json",
+    ):
+        asset = await upload(client, b"bytes", filename="f", contentType=claim)
+        response = await client.http.get(path_of(asset["url"]))
+        assert response.headers["content-disposition"].startswith("inline;"), claim
+        assert response.headers["x-content-type-options"] == "nosniff", claim
+        assert "content-security-policy" not in response.headers, claim
