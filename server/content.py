@@ -93,6 +93,8 @@ class ContentRoutes:
         asset = await self._asset(request)
         if asset.is_folder:
             raise NotFound("A folder has no content")
+        # Before any header goes out: a lost blob is an error status, not a dropped stream.
+        await self.services.assets.require_content(asset)
         etag = f'"{asset.sha256}"'
         headers = {
             "ETag": etag,
@@ -138,6 +140,7 @@ class ContentRoutes:
 
     async def thumbnail(self, request: Request) -> Response:
         asset = await self._asset(request)
+        await self.services.assets.require_content(asset)
         image = await self.services.thumbnails.thumbnail(asset)
         return Response(
             image,

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
-from services.errors import InvalidInput, NotFound, TooLarge
+from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
 from services.pagination import Ordering, Page, paginate
 from storage import BlobStorage, BlobTooLarge, StagedBlob
@@ -172,6 +172,21 @@ class AssetService:
         if asset is None:
             raise NotFound(f"No asset with id '{asset_id}'")
         return asset
+
+    async def require_content(self, asset: Asset) -> None:
+        """Raise ContentMissing (and log the integrity fault) when the bytes are gone."""
+        if asset.is_folder or await self.storage.exists(asset.sha256):
+            return
+        logger.error(
+            "integrity: asset %s (owner %s) has no blob %s in storage",
+            asset.id,
+            asset.owner_id,  # type: ignore[attr-defined]
+            asset.sha256,
+        )
+        raise ContentMissing(
+            f"The content of asset '{asset.id}' is missing from storage. This is a fault of "
+            "the server, reported in its log; the asset's metadata is intact."
+        )
 
     def read_content(
         self, asset: Asset, start: int = 0, end: int | None = None

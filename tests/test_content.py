@@ -231,3 +231,27 @@ async def test_only_allowlisted_passive_types_are_inline(client: TroveClient) ->
         assert response.headers["content-disposition"].startswith("inline;"), claim
         assert response.headers["x-content-type-options"] == "nosniff", claim
         assert "content-security-policy" not in response.headers, claim
+
+
+async def test_a_missing_blob_is_a_clear_error_not_a_dropped_connection(
+    client: TroveClient, caplog: Any
+) -> None:
+    import logging
+
+    asset = await upload(client, png_bytes(8, 8), filename="lost.png")
+    storage = client.services.assets.storage
+    storage.path_of(asset["sha256"]).unlink()
+    with caplog.at_level(logging.ERROR):
+        for method in ("GET", "HEAD"):
+            for link in (asset["url"], asset["thumbnailUrl"]):
+                response = await client.http.request(method, path_of(link))
+                assert response.status_code == 500, (method, link)
+                assert response.headers["content-type"] == "application/json"
+                if method == "GET":
+                    body = response.json()
+                    assert body["code"] == "CONTENT_MISSING"
+                    assert "missing from storage" in body["error"]
+                    assert body["requestId"] == response.headers["x-request-id"]
+    integrity = [r for r in caplog.records if r.getMessage().startswith("integrity:")]
+    assert integrity and asset["sha256"] in integrity[0].getMessage()
+    assert integrity[0].request_id != "-"
