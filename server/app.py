@@ -58,7 +58,10 @@ def build_services(settings: Settings) -> Services:
         broker=broker,
         signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
         thumbnails=ThumbnailService(
-            storage=storage, cache_dir=settings.data_dir / "cache" / "thumbnails"
+            storage=storage,
+            cache_dir=settings.data_dir / "cache" / "thumbnails",
+            max_pixels=settings.thumbnail_max_pixels,
+            max_concurrent=settings.thumbnail_concurrency,
         ),
     )
 

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     query_max_tokens: int = Field(default=5000, ge=0)
     query_max_cost: int = Field(default=100_000, ge=0)
     url_ttl_seconds: int = 3600
+    # Thumbnails: images/videos over this many pixels get none (read from the header, never
+    # decoded); at most this many are rendered at once.
+    thumbnail_max_pixels: int = Field(default=50_000_000, gt=0)
+    thumbnail_concurrency: int = Field(default=2, gt=0)
     # The server's address as clients see it (behind a proxy); else taken from each request.
     public_url: str = ""
     # Browser origins allowed to call the API from their pages ("*" for any); none by default.
