@@ -61,10 +61,23 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts)
 
 
+class _RequestIdDefault(logging.Filter):
+    """Lines logged outside a request show `-` (server/edge.py sets the id inside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return True
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RequestIdDefault())
 
 
 @main.command()
