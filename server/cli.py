@@ -2,7 +2,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -168,6 +168,7 @@ def run_workflow(
     from models import Asset, Job
     from server.app import build_services
     from services import users
+    from services.assets import AssetFilter, AssetOrder
     from services.errors import TroveError
 
     try:
@@ -179,6 +180,7 @@ def run_workflow(
     params = _parse_params(raw_params)
     settings = load_settings()
     finished: list[str] = []
+    sign: Callable[[str], str] = str
 
     def show(event: NodeEvent) -> None:
         label = f"{event.node_id} ({event.node_type})"
@@ -191,8 +193,26 @@ def run_workflow(
         elif event.status == "failed":
             click.echo(f"[{len(finished)}/{total}] FAILED  {label}: {event.error}", err=True)
 
+    # Links a user can open: on TROVE_PUBLIC_URL, or where `trove serve` listens.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = settings.public_url.rstrip("/") or f"http://{host}:{settings.port}"
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: base + item
+                if key == "url" and isinstance(item, str) and item.startswith("/")
+                else absolute(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [absolute(item) for item in value]
+        return value
+
     async def go(_: list[str]) -> tuple[Job, list[Asset]]:
         services = build_services(settings)
+        nonlocal sign
+        sign = services.signer.sign
         owner = await users.get_or_create_user(name=user_name)
         job = await run_to_completion(
             services=services,
@@ -202,16 +222,10 @@ def run_workflow(
             job_id=job_id,
             on_event=show,
         )
-        assets: list[Asset] = []
-        cursor = None
-        while True:
-            page, cursor = await services.assets.paginate(
-                user_id=owner.id, job_id=job.id, cursor=cursor
-            )
-            assets.extend(page)
-            if cursor is None:
-                break
-        return job, assets
+        saved = services.assets.iter_assets(
+            owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
+        )
+        return job, [asset async for asset in saved]
 
     try:
         job, assets = with_database(settings, go)
@@ -221,13 +235,14 @@ def run_workflow(
     if job.error:
         click.echo(f"Error: {job.error}", err=True)
     if job.outputs is not None:
-        click.echo("Outputs: " + json.dumps(job.outputs, indent=2))
+        click.echo("Outputs: " + json.dumps(absolute(job.outputs), indent=2))
     click.echo(f"Saved assets: {len(assets)}")
-    for asset in reversed(assets):
+    for asset in assets:
         click.echo(
             f"  {asset.id}  {asset.name}  {asset.content_type}  {asset.size} bytes  "
             f"node {asset.node_id}"
         )
+        click.echo(f"    {base}{sign(f'/assets/{asset.id}/content')}")
     if job.status != "COMPLETED":
         sys.exit(1)
 
