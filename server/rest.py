@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
@@ -21,17 +20,15 @@ from starlette.routing import Route
 
 import models
 from models.asset import FOLDER_CONTENT_TYPE
-from server.auth import Authenticator
-from server.graphql import has_preflight_header, new_request_id
+from server.edge import Admission, error_response, essence, respond_to
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
 from server.settings import Settings
 from services.assets import HOME_FOLDER_NAME, AssetFilter, Tracking
-from services.errors import InvalidInput, TroveError, UnsupportedMediaType
+from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
 from services.runtime import Services
-
-logger = logging.getLogger("trove.rest")
+from services.urls import asset_url
 
 CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
@@ -53,13 +50,6 @@ def _iso(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
-    # `detail` is where FastAPI (and so nodetool's clients) look for the message.
-    return JSONResponse(
-        {"error": message, "code": code, "detail": message}, status_code=status, headers=headers
-    )
 
 
 async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
@@ -125,12 +115,6 @@ def _with_duration(given: dict[str, Any], metadata: Any) -> Any:
     return {**(metadata or {}), "duration": given["duration"]}
 
 
-def _has_bearer(request: Request) -> bool:
-    """Any `Authorization: Bearer ...` header: a browser form cannot send one cross-site."""
-    scheme = request.headers.get("authorization", "").strip().split(" ", 1)[0]
-    return scheme.lower() == "bearer"
-
-
 def _page_size(raw: str | None, default: int) -> int:
     if not raw:
         return default
@@ -145,11 +129,9 @@ def _page_size(raw: str | None, default: int) -> int:
 
 
 class RestRoutes:
-    def __init__(
-        self, *, services: Services, authenticator: Authenticator, settings: Settings
-    ) -> None:
+    def __init__(self, *, services: Services, admission: Admission, settings: Settings) -> None:
         self.services = services
-        self.authenticator = authenticator
+        self.admission = admission
         self.settings = settings
 
     def routes(self) -> list[Route]:
@@ -180,38 +162,36 @@ class RestRoutes:
         async def endpoint(request: Request) -> Response:
             handler = handlers.get(request.method)
             if handler is None:
-                return _error_response(
-                    405, f"{request.method} is not allowed here", "BAD_USER_INPUT", Allow=allow
+                return error_response(
+                    request,
+                    405,
+                    "BAD_USER_INPUT",
+                    f"{request.method} is not allowed here",
+                    headers={"Allow": allow},
                 )
             return await self._guarded(handler, request)
 
         return endpoint
 
     async def _not_found(self, request: Request) -> Response:
-        return _error_response(404, f"No API route {request.url.path}", "NOT_FOUND")
+        return error_response(request, 404, "NOT_FOUND", f"No API route {request.url.path}")
 
     async def _guarded(self, handler: Handler, request: Request) -> Response:
         try:
             return await handler(request)
-        except TroveError as error:
-            headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
-            return _error_response(error.http_status, error.message, error.code, **headers)
         except (BodyTooLarge, ClientDisconnect):
             raise  # BodySizeLimit answers 413; a gone client needs no answer
-        except Exception:
-            request_id = new_request_id()
-            logger.exception("unexpected error in REST request %s", request_id)
-            return _error_response(
-                500, f"Internal server error (request id {request_id})", "INTERNAL_SERVER_ERROR"
-            )
+        except Exception as error:
+            return respond_to(request, error)
 
     async def _user(self, request: Request) -> models.User:
-        return await self.authenticator.from_headers(request.headers)
+        return await self.admission.user(request)
 
     def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
         base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
         owner_id = str(asset.owner_id)  # type: ignore[attr-defined]
+        previewable = self.services.thumbnails.previewable(asset.content_type)
         parent_id = asset.parent_id  # type: ignore[attr-defined]
         duration = asset.metadata.get("duration") if isinstance(asset.metadata, dict) else None
         return {
@@ -230,12 +210,8 @@ class RestRoutes:
             "duration": duration if isinstance(duration, int | float) else None,
             "created_at": _iso(asset.created_at),
             "updated_at": _iso(asset.updated_at),
-            "get_url": None
-            if asset.is_folder
-            else base + signer.sign(f"/assets/{asset.id}/content"),
-            "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
-            if self.services.thumbnails.previewable(asset.content_type)
-            else None,
+            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
+            "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
         }
 
     @staticmethod
@@ -331,28 +307,15 @@ class RestRoutes:
         asset = await self.services.assets.get(owner=user, asset_id=asset_id)
         return JSONResponse(self._asset_json(request, asset))
 
-    def _check_csrf(self, request: Request) -> None:
-        """A form a browser may post cross-site must prove it passed CORS preflight."""
-        if _has_bearer(request) or has_preflight_header(request):
-            return
-        if self.settings.auth == "none":
-            raise InvalidInput(
-                "Refused as a possible cross-site request forgery: add the header "
-                "`Apollo-Require-Preflight: true` (any `Authorization: Bearer ...` header "
-                "also does)"
-            )
-        raise InvalidInput(
-            "Refused as a possible cross-site request forgery: add the header "
-            "`Authorization: Bearer <token>` (or `Apollo-Require-Preflight: true`)"
-        )
-
     async def create_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            raise UnsupportedMediaType(
-                "Send the file as multipart/form-data (a folder may also come as a form)"
-            )
-        self._check_csrf(request)
+        # nodetool clients send a folder (no file) as a plain form with the `json` field.
+        self.admission.require_content_type(
+            request,
+            ("multipart/form-data", "application/x-www-form-urlencoded"),
+            "Send the file as multipart/form-data (a folder may also come as a form)",
+        )
+        self.admission.require_no_forgery(request)
+        content_type = essence(request.headers.get("content-type", ""))
         user = await self._user(request)
         if content_type == "application/x-www-form-urlencoded":
             # nodetool clients create folders as a plain form with the `json` field.
@@ -440,9 +403,9 @@ class RestRoutes:
         )
 
     async def update_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
-            raise UnsupportedMediaType("Send the changes as application/json")
+        self.admission.require_content_type(
+            request, ("application/json",), "Send the changes as application/json"
+        )
         user = await self._user(request)
         asset_id = request.path_params["asset_id"]
         given = _fields(
