@@ -45,6 +45,14 @@ class Conflict(TroveError):
     http_status = 409
 
 
+class ContentMissing(TroveError):
+    """An asset's row exists but its bytes are not in storage: an integrity fault of the
+    server (a lost or deleted blob), never the caller's doing."""
+
+    code = "CONTENT_MISSING"
+    http_status = 500
+
+
 class InsufficientStorage(TroveError):
     """The disk (or bucket quota) is full: nothing was stored, and deleting frees space."""
 
