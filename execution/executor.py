@@ -119,7 +119,7 @@ class Executor:
                 context=ProcessingContext(
                     services=self.services,
                     user=owner,
-                    job_id=job.id,
+                    job_id=job.public_id,
                     workflow_id=job.workflow_id,
                 ),
                 params=job.params if isinstance(job.params, dict) else None,

@@ -10,6 +10,7 @@ from execution.executor import Executor
 from execution.runner import NodeEvent, node_topic
 from models import Job, User
 from models.ids import new_id
+from models.job import scoped_job_id
 from services.runtime import Services
 
 _END = object()
@@ -46,6 +47,8 @@ async def run_to_completion(
                 )
                 await executor.wait(job.id)
             except asyncio.CancelledError:
+                # The executor knows jobs by their stored id (scoped when chosen).
+                await executor.cancel(scoped_job_id(owner.id, job_id))
                 await executor.cancel(job_id)
                 raise
             finally:

@@ -1,5 +1,6 @@
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -7,6 +8,15 @@ from tortoise.models import Model
 
 from models.ids import new_id
 from models.user import User
+
+
+def scoped_prefix(owner_id: object) -> str:
+    return f"{owner_id}/"
+
+
+def scoped_job_id(owner_id: object, chosen: str) -> str:
+    """Where a caller-chosen job id is stored: inside its owner's namespace."""
+    return scoped_prefix(owner_id) + chosen
 
 
 class JobStatus(StrEnum):
@@ -36,11 +46,15 @@ class Workflow(Model):
 
 
 class Job(Model):
-    # Callers may choose a job id, so it is a string; generated ones are UUIDv7 text.
+    # Generated ids are UUIDv7 text, stored as they are. An id the caller chose is stored
+    # under its owner ("<owner uuid>/<chosen id>"), so each user has their own namespace:
+    # choosing an id can neither find nor block another user's job. `public_id` is the id
+    # the API shows.
     id = fields.CharField(max_length=255, primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="jobs", on_delete=fields.CASCADE
     )
+    owner_id: UUID
     workflow_id = fields.CharField(max_length=255, null=True)
     status = fields.CharEnumField(JobStatus, max_length=16, default=JobStatus.QUEUED)
     graph: fields.JSONField[dict[str, Any]] = fields.JSONField()
@@ -51,6 +65,10 @@ class Job(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+
+    @property
+    def public_id(self) -> str:
+        return self.id.removeprefix(scoped_prefix(self.owner_id))
 
     class Meta:
         table = "jobs"

@@ -36,7 +36,7 @@ class Job(Node):
     @classmethod
     def from_model(cls, row: models.Job) -> "Job":
         return cls(
-            id=strawberry.ID(row.id),
+            id=strawberry.ID(row.public_id),
             workflow_id=row.workflow_id,
             status=row.status,
             error=row.error,

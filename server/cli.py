@@ -273,7 +273,7 @@ def run_workflow(
             on_event=show,
         )
         saved = services.assets.iter_assets(
-            owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
+            owner=owner, where=AssetFilter(job_id=job.public_id), order=AssetOrder.CREATED_AT_ASC
         )
         assets = [(asset, asset_url(services.signer, base, asset.id)) async for asset in saved]
         outputs = await _outputs_with_links(job.outputs, services, owner, base)
@@ -283,7 +283,7 @@ def run_workflow(
         job, outputs, assets = with_database(settings, go)
     except TroveError as error:
         raise click.ClickException(error.message) from error
-    click.echo(f"Job {job.id}: {job.status}")
+    click.echo(f"Job {job.public_id}: {job.status}")
     if job.error:
         click.echo(f"Error: {job.error}", err=True)
     if outputs is not None:

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from models import Job, JobStatus, User
 from models.ids import new_id
-from models.job import FINAL_JOB_STATUSES
+from models.job import FINAL_JOB_STATUSES, scoped_job_id
 from services.errors import Conflict, InvalidInput, NotFound
 from services.events import EventBroker, job_topic
 from services.pagination import Ordering, Page, paginate
@@ -23,6 +24,13 @@ _NEWEST_FIRST = Ordering(
     "CREATED_AT_DESC", "created_at", descending=True, key_is_datetime=True, pk_is_uuid=False
 )
 MAX_JOB_ID_LENGTH = 255
+# A chosen id is stored after "<owner uuid>/" in a 255-character column.
+MAX_CHOSEN_JOB_ID_LENGTH = MAX_JOB_ID_LENGTH - len(scoped_job_id(UUID(int=0), ""))
+
+
+def _stored_ids(owner: User, job_id: str) -> list[str]:
+    """The rows a public job id may name: a generated id as it is, a chosen one scoped."""
+    return [job_id, scoped_job_id(owner.id, job_id)]
 
 
 def _possible_job_id(job_id: str) -> bool:
@@ -84,14 +92,18 @@ class JobService:
     async def get(self, *, owner: User, job_id: str) -> Job:
         if not _possible_job_id(job_id):
             raise NotFound(f"No job with id {job_id[:300]!r}")
-        row = await Job.filter(id=job_id, owner_id=owner.id).first()
+        row = await Job.filter(id__in=_stored_ids(owner, job_id), owner_id=owner.id).first()
         if row is None:
             raise NotFound(f"No job with id '{job_id}'")
         return row
 
     async def get_many(self, *, owner: User, ids: Sequence[str]) -> dict[str, Job]:
-        ids = [job_id for job_id in ids if _possible_job_id(job_id)]
-        return {row.id: row for row in await Job.filter(id__in=list(ids), owner_id=owner.id)}
+        """By the ids the API shows (`public_id`)."""
+        stored = [
+            s for job_id in ids if _possible_job_id(job_id) for s in _stored_ids(owner, job_id)
+        ]
+        rows = await Job.filter(id__in=stored, owner_id=owner.id)
+        return {row.public_id: row for row in rows}
 
     async def list_jobs(
         self,
@@ -135,14 +147,17 @@ class JobService:
             raise InvalidInput("`params` must be an object")
         self.workflows.limits.check(graph)
         check_json(params, "`params`")
-        if job_id is not None and (not job_id.strip() or len(job_id) > MAX_JOB_ID_LENGTH):
-            raise InvalidInput(f"`jobId` must be 1 to {MAX_JOB_ID_LENGTH} characters")
+        if job_id is not None and (not job_id.strip() or len(job_id) > MAX_CHOSEN_JOB_ID_LENGTH):
+            raise InvalidInput(f"`jobId` must be 1 to {MAX_CHOSEN_JOB_ID_LENGTH} characters")
         check_text(job_id, "`jobId`")
         executor.validate(graph)
-        if job_id is not None and await Job.exists(id=job_id):
-            raise Conflict(f"A job with id '{job_id}' already exists")
+        # Only the caller's own jobs can conflict: other users' ids live in their namespaces.
+        if job_id is not None and await Job.exists(
+            id__in=_stored_ids(owner, job_id), owner_id=owner.id
+        ):
+            raise Conflict(f"You already have a job with id '{job_id}'")
         job = await Job.create(
-            id=job_id or str(new_id()),
+            id=scoped_job_id(owner.id, job_id) if job_id is not None else str(new_id()),
             owner_id=owner.id,
             workflow_id=workflow_id,
             graph=graph,
@@ -201,7 +216,8 @@ class JobService:
 
     async def updates(self, *, owner: User, job_id: str) -> AsyncIterator[Job]:
         """Every state of a job from now on, ending with its final one."""
-        async with self.broker.subscribe(job_topic(job_id)) as messages:
+        stored_id = (await self.get(owner=owner, job_id=job_id)).id
+        async with self.broker.subscribe(job_topic(stored_id)) as messages:
             current = await self.get(owner=owner, job_id=job_id)
             yield current
             if current.status in FINAL_JOB_STATUSES:

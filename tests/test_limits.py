@@ -235,3 +235,75 @@ def test_slow_download_is_not_cut_off_by_the_body_timeout(
             received += len(chunk)
             time.sleep(0.3)
     assert received == len(content)
+
+
+# Job ids are scoped per user ---------------------------------------------------------------
+
+RUN_WITH_ID = (
+    "mutation($g: JSON, $j: String) { runWorkflow(input: {graph: $g, jobId: $j}) { id status } }"
+)
+WAIT_JOB = "query($id: ID!) { job(id: $id) { id status outputs } node(id: $id) { id } }"
+OUTPUT_GRAPH = {
+    "nodes": [{"id": "out", "type": "control.Output", "data": {"name": "answer", "value": 42}}]
+}
+
+
+async def finished_job(client: TroveClient, job_id: str, headers: dict[str, str]) -> Any:
+    for _ in range(300):
+        data = await client.data(WAIT_JOB, {"id": job_id}, headers=headers)
+        if data["job"] and data["job"]["status"] not in ("QUEUED", "RUNNING"):
+            return data
+        await asyncio.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+async def test_job_ids_are_scoped_per_user(app_factory: Any, database_url: str) -> None:
+    """A chosen jobId neither reveals nor blocks another user's job with the same id."""
+    from tests.test_auth import bearer, token_for
+
+    async with app_factory(database_url, auth="token") as client:
+        alice, bob = bearer(await token_for("alice")), bearer(await token_for("bob"))
+        variables = {"g": OUTPUT_GRAPH, "j": "nightly-render"}
+        first = await client.data(RUN_WITH_ID, variables, headers=alice)
+        assert first["runWorkflow"]["id"] == "nightly-render"
+        # Bob's job with the same id: no CONFLICT (which would reveal Alice's), his own job.
+        second = await client.data(RUN_WITH_ID, variables, headers=bob)
+        assert second["runWorkflow"]["id"] == "nightly-render"
+        alices = await finished_job(client, "nightly-render", alice)
+        bobs = await finished_job(client, "nightly-render", bob)
+        assert alices["job"]["status"] == bobs["job"]["status"] == "COMPLETED"
+        assert alices["node"] == {"id": "nightly-render"}
+        # Each sees one job, their own.
+        for headers in (alice, bob):
+            listed = await client.data("{ jobs { totalCount nodes { id } } }", headers=headers)
+            assert listed["jobs"] == {"totalCount": 1, "nodes": [{"id": "nightly-render"}]}
+        # A second run with the same id by the same user is still refused.
+        again = await client.graphql(RUN_WITH_ID, variables, headers=alice)
+        assert codes(again) == {"CONFLICT"}, again
+        # Cancelling Bob's job id as Alice touches only Alice's job.
+        cancel = "mutation($id: ID!) { cancelJob(id: $id) { id status } }"
+        cancelled = await client.data(cancel, {"id": "nightly-render"}, headers=alice)
+        assert cancelled["cancelJob"] == {"id": "nightly-render", "status": "COMPLETED"}
+
+
+async def test_chosen_job_ids_tag_auto_saved_assets(sqlite_client: TroveClient) -> None:
+    graph = {
+        "nodes": [
+            {"id": "text", "type": "text.ToDocument", "data": {"text": "hello"}},
+        ]
+    }
+    started = await sqlite_client.data(RUN_WITH_ID, {"g": graph, "j": "doc-job"})
+    assert started["runWorkflow"]["id"] == "doc-job"
+    done = await finished_job(sqlite_client, "doc-job", {})
+    assert done["job"]["status"] == "COMPLETED", done
+    assets = await sqlite_client.data('{ assets(jobId: "doc-job") { nodes { jobId job { id } } } }')
+    assert assets["assets"]["nodes"] == [{"jobId": "doc-job", "job": {"id": "doc-job"}}]
+
+
+async def test_chosen_job_id_length(sqlite_client: TroveClient) -> None:
+    fits = await sqlite_client.graphql(RUN_WITH_ID, {"g": OUTPUT_GRAPH, "j": "j" * 218})
+    assert "errors" not in fits, fits
+    assert fits["data"]["runWorkflow"]["id"] == "j" * 218
+    too_long = await sqlite_client.graphql(RUN_WITH_ID, {"g": OUTPUT_GRAPH, "j": "j" * 219})
+    assert codes(too_long) == {"BAD_USER_INPUT"}
+    assert "218" in too_long["errors"][0]["message"]

@@ -323,7 +323,7 @@ async def test_run_job_id_over_255_characters(client: TroveClient) -> None:
         "mutation($g: JSON, $j: String) { runWorkflow(input: {graph: $g, jobId: $j}) { id } }",
         {"g": graph, "j": "j" * 256},
     )
-    assert_bad_input(body, mentions="255")
+    assert_bad_input(body, mentions="218")
 
 
 async def test_over_long_ids_and_filters(client: TroveClient) -> None:
