@@ -7,7 +7,6 @@ size limits, storage) live in the services, exactly as for GraphQL.
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
@@ -21,6 +20,7 @@ from starlette.routing import Route
 import models
 from models.asset import FOLDER_CONTENT_TYPE
 from server.edge import Admission, error_response, essence, respond_to
+from server.json_input import parse_json
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
 from server.settings import Settings
@@ -76,10 +76,8 @@ async def _spooled_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 def _parse_object(raw: str | bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError as error:
-        raise InvalidInput(f"{what} is not valid JSON") from error
+    # The same strict reading as GraphQL bodies: UTF-8, no lone surrogates, bounded depth.
+    value = parse_json(raw, what) if raw else {}
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a JSON object")
     return value

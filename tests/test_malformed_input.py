@@ -349,3 +349,23 @@ async def test_page_size_over_64_bits_in_a_nested_field(client: TroveClient) -> 
         response = await client.http.post("/graphql", json={"query": query})
         assert response.status_code < 500, response.text
         assert_bad_input(response.json())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"name": "\\ud800"}',
+        b'{"name": "\xff"}',
+        b'{"metadata": {"n": 100000000000000000000000}}',
+    ],
+)
+async def test_rest_json_bodies_are_read_strictly(client: TroveClient, content: bytes) -> None:
+    asset = (await client.upload(b"x", filename="a.txt"))["data"]["createAsset"]
+    response = await client.http.put(
+        f"/api/assets/{asset['id']}",
+        content=content,
+        headers={"content-type": "application/json", "Apollo-Require-Preflight": "1"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "BAD_USER_INPUT"
