@@ -126,3 +126,28 @@ async def test_each_limit_is_a_setting(app_factory: Any, sqlite_url: str) -> Non
         assert "20 tokens" in too_long["errors"][0]["message"]
         # Root fields and cost are off (0).
         assert await trove.data("{ __typename __typename }") == {"__typename": "Query"}
+
+
+async def test_hostile_page_sizes_and_several_operations_are_still_measured(
+    client: TroveClient,
+) -> None:
+    query = "query($n: Int) { assets(first: $n) { edges { node { id } } } }"
+    for value in (10**23, "1" * 5000, {"a": 1}, -5):
+        response = await client.http.post(
+            "/graphql", json={"query": query, "variables": {"n": value}}
+        )
+        assert response.status_code == 200
+        for error in response.json()["errors"]:
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    # Without an operation name the one that runs (the first) is the one measured.
+    many = " ".join(f"a{i}: __typename" for i in range(40))
+    body = await client.graphql("query Big { " + many + " } query Small { __typename }")
+    refusal(body, "aliases")
+    response = await client.http.post(
+        "/graphql",
+        json={
+            "query": "query Small { __typename } query Big { " + many + " }",
+            "operationName": "Big",
+        },
+    )
+    refusal(response.json(), "aliases")
