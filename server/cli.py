@@ -1,4 +1,5 @@
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -246,7 +247,9 @@ def run_workflow(
     from models import Asset, Job
     from server.app import build_services
     from services import users
+    from services.assets import AssetFilter, AssetOrder
     from services.errors import TroveError
+    from services.urls import asset_url
 
     try:
         document = json.loads(Path(workflow_file).read_text(encoding="utf-8"))
@@ -269,7 +272,11 @@ def run_workflow(
         elif event.status == "failed":
             click.echo(f"[{len(finished)}/{total}] FAILED  {label}: {event.error}", err=True)
 
-    async def go(_: list[str]) -> tuple[Job, list[Asset]]:
+    # Links a user can open: on TROVE_PUBLIC_URL, or where `trove serve` listens.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = settings.public_url or f"http://{host}:{settings.port}"
+
+    async def go(_: list[str]) -> tuple[Job, Any, list[tuple[Asset, str]]]:
         services = build_services(settings)
         owner = await users.get_or_create_user(name=user_name)
         job = await run_to_completion(
@@ -280,34 +287,67 @@ def run_workflow(
             job_id=job_id,
             on_event=show,
         )
-        assets: list[Asset] = []
-        cursor = None
-        while True:
-            page, cursor = await services.assets.paginate(
-                user_id=owner.id, job_id=job.id, cursor=cursor
-            )
-            assets.extend(page)
-            if cursor is None:
-                break
-        return job, assets
+        saved = services.assets.iter_assets(
+            owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
+        )
+        assets = [(asset, asset_url(services.signer, base, asset.id)) async for asset in saved]
+        outputs = await _outputs_with_links(job.outputs, services, owner, base)
+        return job, outputs, assets
 
     try:
-        job, assets = with_database(settings, go)
+        job, outputs, assets = with_database(settings, go)
     except TroveError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"Job {job.id}: {job.status}")
     if job.error:
         click.echo(f"Error: {job.error}", err=True)
-    if job.outputs is not None:
-        click.echo("Outputs: " + json.dumps(job.outputs, indent=2))
+    if outputs is not None:
+        click.echo("Outputs: " + json.dumps(outputs, indent=2))
     click.echo(f"Saved assets: {len(assets)}")
-    for asset in reversed(assets):
+    for asset, url in assets:
         click.echo(
             f"  {asset.id}  {asset.name}  {asset.content_type}  {asset.size} bytes  "
             f"node {asset.node_id}"
         )
+        click.echo(f"    {url}")
     if job.status != "COMPLETED":
         sys.exit(1)
+
+
+async def _outputs_with_links(outputs: Any, services: Any, owner: Any, base: str) -> Any:
+    """Job outputs with an absolute, signed `url` for each asset the job's user owns."""
+    from uuid import UUID
+
+    from services.urls import asset_url
+
+    ids: list[UUID] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("id"), str) and "contentType" in value:
+                with contextlib.suppress(ValueError):
+                    ids.append(UUID(value["id"]))
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(outputs)
+    owned = await services.assets.get_many(owner_id=owner.id, ids=ids) if ids else {}
+    owned_ids = {str(key) for key in owned}
+
+    def link(value: Any) -> Any:
+        if isinstance(value, dict):
+            linked = {key: link(item) for key, item in value.items()}
+            if value.get("id") in owned_ids and "contentType" in value:
+                linked["url"] = asset_url(services.signer, base, value["id"])
+            return linked
+        if isinstance(value, list):
+            return [link(item) for item in value]
+        return value
+
+    return link(outputs)
 
 
 @main.command("nodes")
