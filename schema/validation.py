@@ -30,6 +30,7 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 from graphql.type import (
     GraphQLInterfaceType,
@@ -190,9 +191,15 @@ def measure_operation(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walker = _Walker(schema, fragments, variables or {})
     depth = aliases = fields = cost = roots = 0
     for operation in operations:
+        # A variable left out takes its declared default, as it will when executed.
+        defaults = {
+            definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+            for definition in operation.variable_definitions or ()
+            if definition.default_value is not None
+        }
+        walker = _Walker(schema, fragments, {**defaults, **(variables or {})})
         root = schema.get_root_type(operation.operation)
         measured = walker.selection_set(operation.selection_set, root)
         depth = max(depth, measured.depth)

@@ -151,3 +151,17 @@ async def test_hostile_page_sizes_and_several_operations_are_still_measured(
         },
     )
     refusal(response.json(), "aliases")
+
+
+async def test_a_left_out_variable_counts_with_its_default(
+    app_factory: Any, sqlite_url: str
+) -> None:
+    query = """query($n: Int%s) { assets(first: $n) { edges { node { id name
+      children(first: $n) { edges { node { id name contentType size } } } } } } }"""
+    async with app_factory(sqlite_url, query_max_cost=30_000) as trove:
+        # Unset and undeclared: the default page (50) is assumed, 15,251.
+        assert "errors" not in await trove.graphql(query % "")
+        # Declared `= 100`: that is what runs, 60,501.
+        extensions = refusal(await trove.graphql(query % " = 100"), "cost")
+        assert extensions["measured"] == 60_501
+        assert "errors" not in await trove.graphql(query % " = 100", {"n": 10})
