@@ -63,7 +63,7 @@ async def test_job_outputs_never_link_to_another_users_asset(
     assert outputs["forged"] == forged
     # A dict shaped like an asset reference gets no link unless the reader owns the asset.
     assert outputs["forgedRef"] == [{**forged_ref, "url": None}]
-    assert secret_id not in json.dumps(outputs).replace(secret_id, "", 2)
+    assert f"/assets/{secret_id}/" not in json.dumps(outputs)
     own_out = outputs["own"]["nested"]
     assert own_out["url"].startswith(f"http://testserver/assets/{own_id}/content?expires=")
     fetched = await trove.http.get(own_out["url"], headers={"authorization": ""})
