@@ -153,7 +153,8 @@ def _run(command: list[str], cwd: Path, env: dict[str, str], block: Block) -> No
             command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
         )
     except subprocess.TimeoutExpired as error:
-        output = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) else ""
+        raw = error.stdout or b""
+        output = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
         pytest.fail(f"{block.id}: the example did not finish in {TIMEOUT} s\n{output}")
     assert done.returncode == 0, (
         f"{block.id}: the example failed (exit {done.returncode})\n--- code\n{block.code}"
