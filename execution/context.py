@@ -169,7 +169,7 @@ class ProcessingContext:
 
     async def audio_from_ref(self, ref: AudioRef) -> media.Audio:
         data = await self.asset_bytes(ref)
-        return await asyncio.to_thread(media.audio_from_wav, data)
+        return await asyncio.to_thread(media.audio_from_bytes, data)
 
     async def audio_to_ref(self, audio: media.Audio) -> AudioRef:
         return AudioRef(data=await asyncio.to_thread(media.audio_to_wav, audio))

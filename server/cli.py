@@ -62,10 +62,23 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts)
 
 
+class _RequestIdDefault(logging.Filter):
+    """Lines logged outside a request show `-` (server/edge.py sets the id inside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return True
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RequestIdDefault())
 
 
 @main.command()
@@ -113,6 +126,48 @@ def token_create(user_name: str) -> None:
     created = with_database(load_settings(), create)
     click.echo(f"Token for '{user_name}' (shown once; send as `Authorization: Bearer ...`):")
     click.echo(created)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="Only this user's tokens.")
+def token_list(user_name: str | None) -> None:
+    """List API tokens: id, user, creation time and a fingerprint (never the token)."""
+    from services import users
+
+    async def tokens(_: list[str]) -> list[users.TokenInfo]:
+        return await users.list_tokens(user_name=user_name)
+
+    found = with_database(load_settings(), tokens)
+    if not found:
+        click.echo("no tokens")
+    for info in found:
+        created = info.created_at.isoformat(timespec="seconds")
+        click.echo(f"{info.id}  {info.user_name}  {created}  sha256:{info.fingerprint}")
+
+
+@token.command("revoke")
+@click.argument("token_or_id")
+def token_revoke(token_or_id: str) -> None:
+    """Revoke a token, named by its id (or a unique start of it) or by the token itself."""
+    from services import users
+    from services.errors import TroveError
+
+    async def revoke(_: list[str]) -> users.TokenInfo:
+        return await users.revoke_token(token_or_id=token_or_id)
+
+    try:
+        info = with_database(load_settings(), revoke)
+    except TroveError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"revoked {info.id} ({info.user_name}); requests with it now get 401")
+
+
+@main.command()
+def secret() -> None:
+    """Print a fresh random TROVE_SECRET_KEY (256 bits)."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(32))
 
 
 @main.command()

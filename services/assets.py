@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
-from services.errors import InvalidInput, NotFound, TooLarge
+from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
 from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
 from storage import BlobStorage, BlobTooLarge, StagedBlob
@@ -75,6 +75,20 @@ class Tracking:
             if value is not None and (not value or len(value) > MAX_TRACKING_LENGTH):
                 raise InvalidInput(f"`{field}` must be 1 to {MAX_TRACKING_LENGTH} characters")
         return self
+
+
+@dataclass(frozen=True)
+class NewAsset:
+    """One asset for `create_assets`: its content (a stream, or what `stage_upload` already
+    received) and what the caller says about it."""
+
+    content: AsyncIterator[bytes] | StagedBlob
+    name: str | None
+    content_type: str | None = None
+    tracking: Tracking = Tracking()
+    parent_id: str | UUID | None = None
+    metadata: Any = None
+    derived_from: Sequence[UUID] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +202,21 @@ class AssetService:
         if asset is None:
             raise NotFound(f"No asset with id '{asset_id}'")
         return asset
+
+    async def require_content(self, asset: Asset) -> None:
+        """Raise ContentMissing (and log the integrity fault) when the bytes are gone."""
+        if asset.is_folder or await self.storage.exists(asset.sha256):
+            return
+        logger.error(
+            "integrity: asset %s (owner %s) has no blob %s in storage",
+            asset.id,
+            asset.owner_id,  # type: ignore[attr-defined]
+            asset.sha256,
+        )
+        raise ContentMissing(
+            f"The content of asset '{asset.id}' is missing from storage. This is a fault of "
+            "the server, reported in its log; the asset's metadata is intact."
+        )
 
     def read_content(
         self, asset: Asset, start: int = 0, end: int | None = None
@@ -437,23 +466,46 @@ class AssetService:
         The one write path for content: uploads and workflow auto-save both come here.
         `content` is a stream of bytes, or what `stage_upload` already received.
         """
-        tracking = tracking.validated()
-        clean_name = _validated_name(name, required=False)
+        (asset,) = await self.create_assets(
+            owner=owner,
+            items=[
+                NewAsset(
+                    content=content,
+                    name=name,
+                    content_type=content_type,
+                    tracking=tracking,
+                    parent_id=parent_id,
+                    metadata=metadata,
+                    derived_from=tuple(derived_from),
+                )
+            ],
+        )
+        return asset
+
+    async def create_assets(self, *, owner: User, items: Sequence[NewAsset]) -> list[Asset]:
+        """Several assets, all or nothing: each is validated and its content received before
+        any row is written, and the rows commit in one transaction."""
+        staged_blobs: list[StagedBlob] = []
+        records: list[tuple[StagedBlob, dict[str, Any], Sequence[UUID]]] = []
         try:
-            claimed_type = content_types.normalize_claim(content_type)
-        except ValueError as error:
-            raise InvalidInput(str(error)) from error
-        metadata = _validate_metadata(metadata)
-        parent = await self._check_parent(owner, parent_id)
-        staged = content if isinstance(content, StagedBlob) else await self.stage_upload(content)
-        try:
-            stored_type = claimed_type or content_types.detect(staged.head)
-            if clean_name is None:
-                clean_name = "upload" + content_types.extension_for(stored_type)
-            asset = await self._record(
-                owner=owner,
-                staged=staged,
-                fields={
+            for item in items:
+                tracking = item.tracking.validated()
+                clean_name = _validated_name(item.name, required=False)
+                try:
+                    claimed_type = content_types.normalize_claim(item.content_type)
+                except ValueError as error:
+                    raise InvalidInput(str(error)) from error
+                metadata = _validate_metadata(item.metadata)
+                parent = await self._check_parent(owner, item.parent_id)
+                if isinstance(item.content, StagedBlob):
+                    staged = item.content
+                else:
+                    staged = await self.stage_upload(item.content)
+                staged_blobs.append(staged)
+                stored_type = claimed_type or content_types.detect(staged.head)
+                if clean_name is None:
+                    clean_name = "upload" + content_types.extension_for(stored_type)
+                fields = {
                     "name": clean_name,
                     "content_type": stored_type,
                     "node_id": tracking.node_id,
@@ -461,41 +513,49 @@ class AssetService:
                     "workflow_id": tracking.workflow_id,
                     "parent_id": parent,
                     "metadata": metadata,
-                },
-                derived_from=derived_from,
-            )
+                }
+                records.append((staged, fields, item.derived_from))
+            assets = await self._record(owner=owner, records=records)
         finally:
-            await self.storage.discard(staged)
-        await self.broker.publish(asset_topic(owner.id), asset)
-        return asset
+            for staged in staged_blobs:
+                await self.storage.discard(staged)
+        for asset in assets:
+            await self.broker.publish(asset_topic(owner.id), asset)
+        return assets
 
     async def _record(
         self,
         *,
         owner: User,
-        staged: StagedBlob,
-        fields: dict[str, Any],
-        derived_from: Sequence[UUID],
-    ) -> Asset:
+        records: Sequence[tuple[StagedBlob, dict[str, Any], Sequence[UUID]]],
+    ) -> list[Asset]:
+        assets: list[Asset] = []
         async with in_transaction() as conn:
-            await _lock_blob(conn, [staged.sha256])
-            asset = await Asset.create(
-                using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
-            )
-            if derived_from:
-                sources = (
-                    await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
-                    .using_db(conn)
-                    .values_list("id", flat=True)
-                )
-                await AssetLineage.bulk_create(
-                    [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+            await _lock_blob(conn, [staged.sha256 for staged, _, _ in records])
+            for staged, fields, derived_from in records:
+                asset = await Asset.create(
                     using_db=conn,
+                    owner_id=owner.id,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    **fields,
                 )
-            # Published while the row is uncommitted and the blob lock held: a concurrent
+                if derived_from:
+                    sources = (
+                        await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
+                        .using_db(conn)
+                        .values_list("id", flat=True)
+                    )
+                    await AssetLineage.bulk_create(
+                        [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+                        using_db=conn,
+                    )
+                assets.append(asset)
+            # Published while the rows are uncommitted and the blob locks held: a concurrent
             # delete of the last asset with these bytes cannot remove them under us.
-            await self.storage.commit(staged)
-        return asset
+            for staged, _, _ in records:
+                await self.storage.commit(staged)
+        return assets
 
     async def create_folder(
         self, *, owner: User, name: str, parent_id: str | UUID | None = None

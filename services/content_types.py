@@ -9,21 +9,39 @@ import puremagic
 GENERIC_TYPES = frozenset(
     {"", "application/octet-stream", "binary/octet-stream", "application/unknown"}
 )
-# Types a browser would execute or render as a document when opened from our origin.
-ACTIVE_TYPES = frozenset(
+# The only types served inline: a browser shows them as media or plain data and runs
+# nothing. Everything else (HTML, SVG, any XML, script, multipart, unknown) is an attachment
+# under `Content-Security-Policy: sandbox`, whatever the uploader claimed.
+INLINE_RASTER_IMAGES = frozenset(
     {
-        "text/html",
-        "application/xhtml+xml",
-        "image/svg+xml",
-        "text/xml",
-        "application/xml",
-        "text/javascript",
-        "application/javascript",
-        "application/ecmascript",
-        "text/ecmascript",
-        "application/x-javascript",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+        "image/x-icon",
+        "image/vnd.microsoft.icon",
+        "image/apng",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
     }
 )
+INLINE_DOCUMENTS = frozenset({"text/plain", "application/pdf", "application/json"})
+
+
+def is_passive(content_type: str) -> bool:
+    """True for the allowlisted types a browser may render inline from our origin."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    if essence in INLINE_RASTER_IMAGES or essence in INLINE_DOCUMENTS:
+        return True
+    kind, _, subtype = essence.partition("/")
+    # Audio and video are played, never parsed as a document; a +xml suffix (a browser
+    # renders any XML type as a document) is refused even there.
+    return kind in ("audio", "video") and bool(subtype) and "xml" not in subtype
+
+
 _ALIASES = {"audio/wave": "audio/wav", "audio/x-wav": "audio/wav", "image/jpg": "image/jpeg"}
 _MIME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 _MAX_NAME = 255
