@@ -502,7 +502,7 @@ class AssetService:
                 else:
                     staged = await self.stage_upload(item.content)
                 staged_blobs.append(staged)
-                stored_type = claimed_type or content_types.detect(staged.head)
+                stored_type = content_types.settle(claimed_type, staged.head)
                 if clean_name is None:
                     clean_name = "upload" + content_types.extension_for(stored_type)
                 fields = {

@@ -213,3 +213,11 @@ def test_the_skip_list_stays_short() -> None:
     assert len(skipped) <= MAX_SKIPPED, [f"{b.id}: {b.skip_reason}" for b in skipped]
     runnable = [block for block in all_blocks() if block.language and not block.skip_reason]
     assert len(runnable) >= 20, "the example runner found too few blocks: is the parser broken?"
+
+
+def test_the_pinned_client_versions_are_the_tested_ones() -> None:
+    """docs/api.md names the npm versions to install; they are the ones package.json pins."""
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    api = (ROOT / "docs" / "api.md").read_text()
+    for name in ("@apollo/client", "apollo-upload-client", "graphql", "@urql/core"):
+        assert f"{name}@{pinned[name]}" in api, (name, pinned[name])
