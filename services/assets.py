@@ -695,9 +695,14 @@ class AssetService:
         return deleted
 
     async def delete_asset(self, *, owner: User, asset_id: str | UUID) -> int:
+        return len(await self.delete_asset_tree(owner=owner, asset_id=asset_id))
+
+    async def delete_asset_tree(self, *, owner: User, asset_id: str | UUID) -> list[UUID]:
+        """Delete an asset, and a folder with everything in it; returns their ids."""
         asset = await self.get(owner=owner, asset_id=asset_id)
         ids = await self._with_descendants(owner, [asset.id])
-        return await self._delete_rows(owner, ids)
+        await self._delete_rows(owner, ids)
+        return ids
 
     def _require_filter(self, where: AssetFilter) -> None:
         if not any((where.node_id, where.job_id, where.workflow_id, where.created_before)):
