@@ -7,6 +7,7 @@ from strawberry.types.execution import ExecutionContext
 from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
 from schema.context import Info
 from schema.errors import ErrorCodes, ParserCache, error_code
+from schema.execution import FastExecutionContext
 from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
 from schema.nodes import Node
 from schema.scalars import SCALAR_OVERRIDES
@@ -55,7 +56,7 @@ class TroveSchema(strawberry.Schema):
                 super().process_errors([error], execution_context)
 
 
-def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
+def build_schema(*, max_depth: int = 12, fast_execution: bool = True) -> strawberry.Schema:
     # One limiter for the schema's lifetime: its rule class is part of the validation
     # cache key, and a fresh limiter per request would make every lookup a miss.
     depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
@@ -66,6 +67,9 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
         types=[Asset, Job, Workflow],
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(auto_camel_case=True),
+        # Plain fields in one tight loop, everything else as graphql-core does it
+        # (schema/execution.py); off only to compare the two.
+        execution_context_class=FastExecutionContext if fast_execution else None,
         extensions=[
             ErrorCodes,
             lambda: AddValidationRules(depth_rules),
