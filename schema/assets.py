@@ -69,17 +69,17 @@ class Asset(Node):
 
     @strawberry.field(
         description="Where the content can be downloaded (supports HTTP Range).",
-        metadata=fast_resolver(lambda asset, context: asset_url(asset, context)),
+        metadata=fast_resolver(lambda asset, context: content_link(asset, context)),
     )
     def url(self, info: Info) -> str:
-        return asset_url(self, info.context)
+        return content_link(self, info.context)
 
     @strawberry.field(
         description="A small preview image for images (and video where supported); null otherwise.",
-        metadata=fast_resolver(lambda asset, context: thumbnail_url(asset, context)),
+        metadata=fast_resolver(lambda asset, context: thumbnail_link(asset, context)),
     )
     def thumbnail_url(self, info: Info) -> str | None:
-        return thumbnail_url(self, info.context)
+        return thumbnail_link(self, info.context)
 
     @strawberry.field
     async def parent(self, info: Info) -> "Asset | None":
@@ -139,14 +139,14 @@ AssetConnection = Connection[Asset]
 
 
 # The resolvers of `url` and `thumbnailUrl`, also called directly by the fast executor.
-def asset_url(asset: Asset, context: Context) -> str:
-    return context.absolute(context.services.signer.sign(f"/assets/{asset.id}/content"))
+def content_link(asset: Asset, context: Context) -> str:
+    return context.asset_url(asset.id)
 
 
-def thumbnail_url(asset: Asset, context: Context) -> str | None:
+def thumbnail_link(asset: Asset, context: Context) -> str | None:
     if not context.services.thumbnails.previewable(asset.content_type):
         return None
-    return context.absolute(context.services.signer.sign(f"/assets/{asset.id}/thumbnail"))
+    return context.asset_url(asset.id, "thumbnail")
 
 
 def asset_connection(page: Page[models.Asset]) -> Connection[Asset]:

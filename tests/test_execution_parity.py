@@ -43,6 +43,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.execution import FastExecutionContext
 from schema.scalars import SCALAR_OVERRIDES, BigInt
+from schema.validation import QueryLimits
 from services.assets import Tracking
 from tests.conftest import TroveClient
 from tests.parity import _original_execute, response_json
@@ -259,7 +260,10 @@ async def test_generated_queries_over_trove_match_graphql_core(
     trove_seeded: tuple[TroveClient, Seeded], data: st.DataObject
 ) -> None:
     client, seeded = trove_seeded
-    fast, normal = build_schema(), build_schema(fast_execution=False)
+    # No query limits: the generator may write long documents (limits are not under test).
+    unlimited = QueryLimits(max_depth=0, max_aliases=0, max_root_fields=0, max_tokens=0, max_cost=0)
+    fast = build_schema(limits=unlimited)
+    normal = build_schema(limits=unlimited, fast_execution=False)
     document = data.draw(documents(fast._schema, trove_arguments(seeded), depth=4))
     from models import User
 
