@@ -16,6 +16,7 @@ from schema.uploads import upload_content, upload_content_type, upload_filename
 from services import assets as asset_service
 from services.events import asset_topic
 from services.pagination import Page
+from services.records import AssetRecord
 
 if TYPE_CHECKING:
     from schema.jobs import Job
@@ -46,11 +47,11 @@ class Asset(Node):
     )
     created_at: datetime
     updated_at: datetime
-    _row: strawberry.Private[models.Asset]
+    _row: strawberry.Private[models.Asset | AssetRecord]
 
     @classmethod
-    def from_model(cls, row: models.Asset) -> "Asset":
-        parent_id = row.parent_id  # type: ignore[attr-defined]
+    def from_model(cls, row: models.Asset | AssetRecord) -> "Asset":
+        parent_id = row.parent_id  # type: ignore[union-attr]
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -83,7 +84,7 @@ class Asset(Node):
 
     @strawberry.field
     async def parent(self, info: Info) -> "Asset | None":
-        parent_id = self._row.parent_id  # type: ignore[attr-defined]
+        parent_id = self._row.parent_id  # type: ignore[union-attr]
         if parent_id is None:
             return None
         row = await info.context.loaders.asset_by_id.load(parent_id)
@@ -106,7 +107,7 @@ class Asset(Node):
     async def children(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Asset"]:
-        page = await info.context.services.assets.list_assets(
+        page = await info.context.services.assets.list_records(
             owner=info.context.user,
             where=asset_service.AssetFilter(parent_id=str(self._row.id)),
             first=first,
@@ -149,7 +150,7 @@ def thumbnail_link(asset: Asset, context: Context) -> str | None:
     return context.asset_url(asset.id, "thumbnail")
 
 
-def asset_connection(page: Page[models.Asset]) -> Connection[Asset]:
+def asset_connection(page: Page[models.Asset] | Page[AssetRecord]) -> Connection[Asset]:
     return Connection[Asset].from_page(page, Asset.from_model)
 
 
@@ -251,7 +252,7 @@ class AssetQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list_assets(
+        page = await info.context.services.assets.list_records(
             owner=info.context.user,
             where=asset_service.AssetFilter(
                 node_id=node_id,

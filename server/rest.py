@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
+import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +25,7 @@ from server.settings import Settings
 from services.assets import AssetFilter, Tracking
 from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
+from services.records import AssetRecord
 from services.runtime import Services
 from services.urls import asset_url
 
@@ -145,11 +147,14 @@ class RestRoutes:
     async def _user(self, request: Request) -> models.User:
         return await self.admission.user(request)
 
-    def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
-        base = self.settings.external_base_url(request.base_url)
+    def _asset_json(
+        self, request: Request, asset: models.Asset | AssetRecord, base: str | None = None
+    ) -> dict[str, Any]:
+        if base is None:
+            base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
         previewable = self.services.thumbnails.previewable(asset.content_type)
-        parent_id = asset.parent_id  # type: ignore[attr-defined]
+        parent_id = asset.parent_id  # type: ignore[union-attr]
         return {
             "id": str(asset.id),
             "name": asset.name,
@@ -182,7 +187,7 @@ class RestRoutes:
                 raise InvalidInput("`page_size` must be at least 1")
             # nodetool clients ask for up to 10000 at a time; `next` fetches the rest.
             page_size = min(page_size, MAX_PAGE_SIZE)
-        page = await self.services.assets.list_assets(
+        page = await self.services.assets.list_records(
             owner=user,
             where=AssetFilter(
                 node_id=params.get("node_id") or None,
@@ -195,12 +200,12 @@ class RestRoutes:
             after=params.get("cursor") or None,
         )
         more = await page.has_next_page()
-        return JSONResponse(
-            {
-                "assets": [self._asset_json(request, asset) for asset in page.items],
-                "next": page.cursors[-1] if more and page.cursors else None,
-            }
-        )
+        base = self.settings.external_base_url(request.base_url)  # once, not per asset
+        body = {
+            "assets": [self._asset_json(request, asset, base) for asset in page.items],
+            "next": page.cursors[-1] if more and page.cursors else None,
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
 
     async def get_asset(self, request: Request) -> Response:
         user = await self._user(request)
