@@ -97,8 +97,9 @@ def to_record(row: dict[str, Any]) -> AssetRecord:
 
 async def fetch_asset_records(queryset: QuerySet[Asset]) -> list[AssetRecord]:
     """The rows of an asset query (filters, order and limit as given) as records."""
-    query = queryset.values(*ASSET_COLUMNS)
-    # What awaiting the query does, minus Tortoise's per-field conversion of the rows.
+    # What awaiting the query does (every column, as its prebuilt model select), minus
+    # building a model per row: the rows come back as dicts keyed by column name.
+    query = queryset._clone()
     query._choose_db_if_not_chosen()
     query._make_query()
     rows = await query._db.execute_query_dict(*query.query.get_parameterized_sql())
