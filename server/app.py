@@ -49,18 +49,24 @@ def build_services(settings: Settings) -> Services:
     storage = LocalBlobStorage(settings.storage_dir)
     broker = InProcessBroker()
     workflows = WorkflowService()
-    return Services(
+    # Injected into JobService now; it reads `services` only when a job starts.
+    executor = Executor(services=lambda: services)
+    services = Services(
         assets=AssetService(
             storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
         ),
         workflows=workflows,
-        jobs=JobService(broker=broker, workflows=workflows),
+        jobs=JobService(broker=broker, workflows=workflows, executor=executor),
         broker=broker,
         signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
         thumbnails=ThumbnailService(
-            storage=storage, cache_dir=settings.data_dir / "cache" / "thumbnails"
+            storage=storage,
+            cache_dir=settings.data_dir / "cache" / "thumbnails",
+            max_pixels=settings.thumbnail_max_pixels,
+            max_concurrent=settings.thumbnail_concurrency,
         ),
     )
+    return services
 
 
 async def _collect_garbage(services: Services) -> None:
@@ -93,8 +99,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             interrupted = await services.jobs.fail_interrupted()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
-            executor = Executor(services=services)
-            services.jobs.executor = executor
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             try:
@@ -102,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 sweeper.cancel()
                 await asyncio.gather(sweeper, return_exceptions=True)
-                await executor.shutdown()
+                await services.jobs.executor.shutdown()
         finally:
             await db.disconnect()
 
