@@ -26,6 +26,7 @@ from services import content_types
 from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
 from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
+from services.records import AssetRecord, fetch_asset_records
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,29 @@ class AssetService:
             after=after,
             last=last,
             before=before,
+        )
+
+    async def list_records(
+        self,
+        *,
+        owner: User,
+        where: AssetFilter,
+        order: AssetOrder = AssetOrder.CREATED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[AssetRecord]:
+        """`list_assets` for readers that only serialise the page (the GraphQL and REST
+        list endpoints): the same page as light records instead of ORM objects."""
+        return await paginate(
+            self._filtered(owner, where),
+            _ORDERINGS[order],
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            fetch=fetch_asset_records,
         )
 
     async def iter_assets(
