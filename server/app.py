@@ -21,6 +21,7 @@ from server.limits import BodySizeLimit
 from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
+from server.web import DEFAULT_WEB_DIST, WebApp
 from services.assets import AssetService
 from services.events import InProcessBroker
 from services.jobs import JobService
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         node_modules=settings.node_modules or DEFAULT_NODE_MODULES,
     )
     graphiql.log_mode()
+    web = WebApp(dist=settings.web_dist or DEFAULT_WEB_DIST, public_url=settings.public_url)
+    web.log_mode()
     graphql = TroveGraphQL(
         build_schema(max_depth=settings.query_depth_limit),
         services=services,
@@ -145,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *graphiql.routes(),
             *content.routes(),
             *rest.routes(),
+            *web.routes(),  # last: its history fallback takes any other GET for a page
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -335,7 +335,13 @@ class TroveGraphQL(GraphQL[Context, None]):
         else:
             user = request.state.user
             request_id = request.state.request_id
-        base_url = self.settings.external_base_url(request.base_url)
+        request_base = request.base_url
+        if isinstance(request, WebSocket):
+            # Links sent over a subscription are fetched over HTTP, not the socket's ws://.
+            request_base = request_base.replace(
+                scheme="https" if request.url.scheme == "wss" else "http"
+            )
+        base_url = self.settings.external_base_url(request_base)
         return Context(
             request=request,
             response=response,
