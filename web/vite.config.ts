@@ -1,8 +1,9 @@
 import { defineConfig } from "vite";
 
 // Served by Trove: the index at `/` (and every app route), everything else under /app/.
-export default defineConfig({
-  base: "/app/",
+// The dev server serves it all from `/`, so app routes look the same there.
+export default defineConfig(({ command }) => ({
+  base: command === "build" ? "/app/" : "/",
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", sourcemap: false },
   server: {
@@ -12,4 +13,4 @@ export default defineConfig({
       "/assets": "http://127.0.0.1:8000",
     },
   },
-});
+}));

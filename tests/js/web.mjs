@@ -330,6 +330,7 @@ if (config.mode === 'token') {
     const beforeArrival = await cards();
     await page.locator('.grid .card.fresh').waitFor({ timeout: 60_000 });
     await waitForCount('1 asset');
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState === 'finished'));
     await shot('live-arrival');
     return { wasSubscribed, started, beforeArrival, name: await page.locator('.card-name').first().innerText(), url: page.url() };
   });
@@ -457,14 +458,15 @@ if (config.mode === 'token') {
   await step('delete', async () => {
     const id = seed.tiles[seed.tiles.length - 1];
     await openAsset(id);
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.asset-head').getByRole('button', { name: 'Delete' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     await axe('deleteDialog');
     await shot('delete-dialog');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     const stillThere = await page.locator('.asset-view h1').innerText();
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.asset-head').getByRole('button', { name: 'Delete' }).click();
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL(url('/'));
     await page.locator('.grid .card').first().waitFor();

@@ -18,7 +18,9 @@ export function AssetCard({ asset, fresh = false }: { asset: CardFieldsFragment;
             </span>
           )}
         </span>
-        <span class="card-name">{asset.name}</span>
+        <span class="card-name" title={asset.name}>
+          {asset.name}
+        </span>
         <span class="card-meta">
           {asset.contentType === "folder" ? "Folder" : `${typeLabel(asset.contentType)} · ${bytes(asset.size)}`}
           <span class="visually-hidden">, created {when(asset.createdAt)}</span>

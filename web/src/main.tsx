@@ -55,7 +55,7 @@ function Header({ token, signOut }: { token: string | null; signOut: (() => void
         Skip to content
       </a>
       <Link href="/" class="brand" aria-label="Trove home">
-        <img src="/app/favicon.svg" alt="" width={24} height={24} />
+        <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={24} height={24} />
         <span>Trove</span>
       </Link>
       <nav aria-label="Main">

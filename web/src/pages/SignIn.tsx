@@ -26,7 +26,7 @@ export function SignIn({ reason, onSignedIn }: { reason?: string; onSignedIn: (t
         }}
       >
         <h1>
-          <img src="/app/favicon.svg" alt="" width={32} height={32} /> Sign in to Trove
+          <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={32} height={32} /> Sign in to Trove
         </h1>
         <p>This server asks for an API token. It stays in this browser tab until you close it.</p>
         {reason && (
