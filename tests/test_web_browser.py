@@ -127,6 +127,9 @@ def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
     nodes = {group.split(" ")[1] for group in job["groups"]}
     assert nodes == {"create", "resize", "grey", "video", "tone", "notes", "poster"}
     assert step(session, "cancel")["status"] == "cancelled"
+    failed = step(session, "failedJob")
+    assert failed["status"] == "failed"
+    assert "Failed at node photo" in failed["error"] and "no image was given" in failed["error"]
     assert step(session, "jobsList")["rows"] >= 3
     assert step(session, "workflows")["rows"][0].startswith("Poster pipeline")
 
@@ -182,7 +185,12 @@ def test_no_serious_accessibility_violations(session: dict[str, Any]) -> None:
 
 def test_responsive_and_dark(session: dict[str, Any]) -> None:
     phone = step(session, "phone")
-    assert phone == {"overflow": 0, "assetOverflow": 0}
+    assert phone == {
+        "overflow": 0,
+        "assetOverflow": 0,
+        "foldedFilters": False,
+        "shownFilters": True,
+    }
     assert step(session, "dark")["background"] == "rgb(18, 20, 28)"
 
 

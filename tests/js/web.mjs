@@ -377,6 +377,21 @@ if (config.mode === 'token') {
     return { seen, banner: await page.locator('.node-group .card-name').first().innerText() };
   });
 
+  await step('failedJob', async () => {
+    // An image input left empty fails at run time, at that node.
+    const graph = { nodes: [{ id: 'photo', type: 'input.Image', data: { name: 'photo' } }, { id: 'shrink', type: 'image.Resize', data: {} }], edges: [{ source: 'photo', sourceHandle: 'output', target: 'shrink', targetHandle: 'image' }] };
+    await page.evaluate(async (graph) => {
+      await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { id } }', variables: { input: { graph, jobId: 'will-fail' } } }),
+      });
+    }, graph);
+    await page.goto(url('/jobs/will-fail'));
+    await page.locator('.job-error').waitFor();
+    return { status: await page.locator('h1 .status').innerText(), error: await page.locator('.job-error').innerText() };
+  });
+
   await step('jobsList', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
     await page.locator('table').waitFor();
@@ -513,10 +528,13 @@ if (config.mode === 'token') {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await axe('phone');
     await shot('gallery-phone');
+    const foldedFilters = await page.locator('#gallery-filters').isVisible();
+    await page.getByRole('button', { name: 'Filters' }).click();
+    const shownFilters = await page.getByLabel('Node', { exact: true }).isVisible();
     await openAsset(seed.byNode.create.id);
     const assetOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await page.setViewportSize({ width: 1280, height: 860 });
-    return { overflow, assetOverflow };
+    return { overflow, assetOverflow, foldedFilters, shownFilters };
   });
 }
 

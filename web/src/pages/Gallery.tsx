@@ -126,6 +126,8 @@ export function Gallery({ query }: { query: URLSearchParams }) {
   const filters = readFilters(query);
   const key = JSON.stringify(filters);
   const [search, setSearch] = useState(filters.q);
+  // On a phone the filters fold away behind a button; elsewhere they are always shown.
+  const [showFilters, setShowFilters] = useState(false);
   const [pages, setPages] = useState<{ key: string; cursors: (string | null)[] }>({ key, cursors: [null] });
   type Info = { endCursor: string | null; hasNextPage: boolean; totalCount: number };
   const [pageInfo, setPageInfo] = useState<(Info & { key: string }) | null>(null);
@@ -164,7 +166,8 @@ export function Gallery({ query }: { query: URLSearchParams }) {
 
   const hide = useMemo(() => new Set(arrivals.assets.map((a) => a.id)), [arrivals.assets]);
   const total = info ? info.totalCount + arrivals.assets.length : null;
-  const active = FILTER_KEYS.some((k) => k !== "sort" && filters[k]);
+  const activeCount = FILTER_KEYS.filter((k) => k !== "sort" && k !== "folder" && filters[k]).length;
+  const active = activeCount > 0 || !!filters.folder;
   const keys = (group: readonly { key?: string | null }[] | undefined) => (group ?? []).map((g) => g.key).filter((k): k is string => !!k);
 
   return (
@@ -175,7 +178,22 @@ export function Gallery({ query }: { query: URLSearchParams }) {
           {total === null ? "" : `${total.toLocaleString()} ${total === 1 ? "asset" : "assets"}`}
         </p>
       </div>
-      <form class="filters" role="search" aria-label="Filter assets" onSubmit={(e) => e.preventDefault()}>
+      <button
+        type="button"
+        class="filters-toggle"
+        aria-expanded={showFilters}
+        aria-controls="gallery-filters"
+        onClick={() => setShowFilters(!showFilters)}
+      >
+        Filters{activeCount ? ` (${activeCount})` : ""}
+      </button>
+      <form
+        id="gallery-filters"
+        class={showFilters ? "filters open" : "filters"}
+        role="search"
+        aria-label="Filter assets"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div class="field">
           <label for="field-name">Name</label>
           <input id="field-name" type="search" placeholder="Search names" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
