@@ -119,7 +119,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         node_modules=settings.node_modules or DEFAULT_NODE_MODULES,
     )
     graphiql.log_mode()
-    web = WebApp(dist=settings.web_dist or DEFAULT_WEB_DIST, public_url=settings.public_url)
+    web = WebApp(
+        dist=settings.web_dist or DEFAULT_WEB_DIST,
+        public_url=settings.public_url,
+        auth_required=settings.auth != "none",
+    )
     web.log_mode()
     graphql = TroveGraphQL(
         build_schema(

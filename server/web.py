@@ -50,6 +50,8 @@ class WebApp:
     dist: Path = DEFAULT_WEB_DIST
     # TROVE_PUBLIC_URL: content links point there, so the page may load media from it.
     public_url: str = ""
+    # TROVE_AUTH=token: the page asks for a token before its first request, not after a 401.
+    auth_required: bool = False
 
     @property
     def built(self) -> bool:
@@ -86,9 +88,12 @@ class WebApp:
                 dist=html.escape(str(self.dist)), graphql=html.escape(prefix + "/graphql")
             )
             return HTMLResponse(page, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
-        return FileResponse(
-            self.dist / "index.html",
-            media_type="text/html; charset=utf-8",
+        page = (self.dist / "index.html").read_text()
+        # A <meta> is data, not code: the strict policy allows it, unlike an inline script.
+        mode = "token" if self.auth_required else "none"
+        page = page.replace("</head>", f'  <meta name="trove-auth" content="{mode}">\n  </head>', 1)
+        return HTMLResponse(
+            page,
             headers={
                 **SECURITY_HEADERS,
                 "Content-Security-Policy": self.policy(request),

@@ -48,6 +48,17 @@ async def test_the_index_is_the_built_app_under_a_strict_policy(sqlite_client: T
             assert "immutable" in asset.headers["cache-control"]
 
 
+async def test_the_page_knows_whether_to_ask_for_a_token(app_factory: Any, sqlite_url: str) -> None:
+    require_web_build()
+    async with app_factory(sqlite_url) as client:
+        open_page = await client.http.get("/", headers=BROWSER)
+    async with app_factory(sqlite_url, auth="token") as client:
+        token_page = await client.http.get("/asset/x", headers=BROWSER)  # no token needed
+    assert '<meta name="trove-auth" content="none">' in open_page.text
+    assert token_page.status_code == 200
+    assert '<meta name="trove-auth" content="token">' in token_page.text
+
+
 @pytest.mark.parametrize("path", ["/jobs", "/asset/0190-abc", "/workflows/w1", "/upload?x=1"])
 async def test_app_routes_fall_back_to_the_index(sqlite_client: TroveClient, path: str) -> None:
     require_web_build()

@@ -138,6 +138,7 @@ def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:
     image = step(session, "image")
     assert image["width"] == 240 and "zoom-full" in image["zoomed"]
     assert "Node\ngrey" in image["facts"] and "SHA-256" in image["facts"]
+    assert "Workflow\nPoster pipeline" in image["facts"]  # the name, not the id
     video = step(session, "video")
     assert video["duration"] > 0
     assert 206 in video["statuses"]  # streamed with Range requests

@@ -3,6 +3,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CardFieldsFragment, JobStatus } from "./gql/graphql";
 import { bytes, typeLabel, when } from "./format";
 import { Link } from "./router";
+import { useQuery } from "@urql/preact";
+import { WorkflowNamesQuery } from "./ops";
 
 export function AssetCard({ asset, fresh = false }: { asset: CardFieldsFragment; fresh?: boolean }) {
   const href = asset.contentType === "folder" ? `/?folder=${encodeURIComponent(asset.id)}` : `/asset/${encodeURIComponent(asset.id)}`;
@@ -134,4 +136,11 @@ export function CommitInput({
       onKeyDown={(e) => e.key === "Enter" && commit()}
     />
   );
+}
+
+/** Stored workflows' names by id: assets and jobs carry only the id. */
+export function useWorkflowNames(): Map<string, string> {
+  const [result] = useQuery({ query: WorkflowNamesQuery });
+  const nodes = result.data?.workflows.nodes;
+  return new Map((nodes ?? []).map((w) => [w.id, w.name]));
 }

@@ -92,6 +92,10 @@ function App() {
 
   useEffect(() => {
     const token = storedToken();
+    // The server says whether it wants a token (absent under Vite's dev server: ask it then).
+    const mode = document.querySelector<HTMLMetaElement>('meta[name="trove-auth"]')?.content;
+    if (mode === "none") return setSession({ state: "in", token: null });
+    if (mode === "token" && !token) return setSession({ state: "signed-out" });
     checkToken(token)
       .then((result) => {
         if (result === "ok") setSession({ state: "in", token });

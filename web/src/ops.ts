@@ -290,3 +290,14 @@ export const RunWorkflowMutation = graphql(`
     }
   }
 `);
+
+export const WorkflowNamesQuery = graphql(`
+  query WorkflowNames {
+    workflows(first: 100) {
+      nodes {
+        id
+        name
+      }
+    }
+  }
+`);

@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
-import { Dialog, ErrorMessage, StatusBadge } from "../components";
+import { Dialog, ErrorMessage, StatusBadge, useWorkflowNames } from "../components";
 import { bytes, typeLabel, when } from "../format";
 import type { CardFieldsFragment } from "../gql/graphql";
 import { AssetQuery, DeleteAssetMutation, FoldersQuery, UpdateAssetMutation } from "../ops";
@@ -186,6 +186,7 @@ function Actions({ id, name, parentId }: { id: string; name: string; parentId: s
 
 export function AssetView({ id }: { id: string }) {
   const [result] = useQuery({ query: AssetQuery, variables: { id } });
+  const workflowNames = useWorkflowNames();
   if (result.error) return <main id="main" class="page"><ErrorMessage error={result.error} /></main>;
   const asset = result.data?.asset;
   if (!result.data) return <main id="main" class="page"><p class="loading">Loading…</p></main>;
@@ -219,7 +220,7 @@ export function AssetView({ id }: { id: string }) {
         )}
       </>,
     ]);
-  if (asset.workflowId) facts.push(["Workflow", <Link href={withQuery("/", { workflow: asset.workflowId })}>{asset.workflowId}</Link>]);
+  if (asset.workflowId) facts.push(["Workflow", <Link href={withQuery("/", { workflow: asset.workflowId })}>{workflowNames.get(asset.workflowId) ?? asset.workflowId}</Link>]);
   if (asset.parent) facts.push(["Folder", <Link href={withQuery("/", { folder: asset.parent.id })}>{asset.parent.name}</Link>]);
   return (
     <main id="main" class="page asset-view">

@@ -1,6 +1,6 @@
 import { useQuery, useSubscription } from "@urql/preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { AssetCard, CommitInput, ErrorMessage, Sentinel, gridKeys } from "../components";
+import { AssetCard, CommitInput, ErrorMessage, Sentinel, gridKeys, useWorkflowNames } from "../components";
 import type { AssetOrder, CardFieldsFragment } from "../gql/graphql";
 import { AssetCreatedSubscription, FilterChoicesQuery, FolderQuery, GalleryQuery } from "../ops";
 import { Link, navigate, withQuery } from "../router";
@@ -145,6 +145,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
   }, [search]);
 
   const [choices] = useQuery({ query: FilterChoicesQuery });
+  const workflowNames = useWorkflowNames();
   useSubscription(
     { query: AssetCreatedSubscription, variables: { nodeId: filters.node || null, jobId: filters.job || null, workflowId: filters.workflow || null } },
     (_previous, data) => {
@@ -228,7 +229,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
             <CommitInput id={`field-${name}`} list={`${name}-choices`} value={filters[name]} placeholder="Any" onCommit={(value) => update({ [name]: value })} />
             <datalist id={`${name}-choices`}>
               {keys(group).map((k) => (
-                <option key={k} value={k} />
+                <option key={k} value={k} label={name === "workflow" ? workflowNames.get(k) : undefined} />
               ))}
             </datalist>
           </div>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useSubscription } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
-import { AssetCard, ErrorMessage, StatusBadge, gridKeys } from "../components";
+import { AssetCard, ErrorMessage, StatusBadge, gridKeys, useWorkflowNames } from "../components";
 import { when } from "../format";
 import type { CardFieldsFragment, JobFieldsFragment, JobStatus } from "../gql/graphql";
 import { AssetCreatedSubscription, CancelJobMutation, JobQuery, JobsQuery, JobUpdatedSubscription } from "../ops";
@@ -21,6 +21,7 @@ function useLiveJob(job: JobFieldsFragment | null | undefined): JobFieldsFragmen
 
 function JobRow({ job: initial }: { job: JobFieldsFragment }) {
   const job = useLiveJob(initial)!;
+  const names = useWorkflowNames();
   return (
     <tr>
       <td>
@@ -29,7 +30,7 @@ function JobRow({ job: initial }: { job: JobFieldsFragment }) {
       <td>
         <StatusBadge status={job.status} />
       </td>
-      <td>{job.workflowId ? <Link href={`/workflows/${encodeURIComponent(job.workflowId)}`}>{job.workflowId}</Link> : <span class="muted">inline graph</span>}</td>
+      <td>{job.workflowId ? <Link href={`/workflows/${encodeURIComponent(job.workflowId)}`}>{names.get(job.workflowId) ?? job.workflowId}</Link> : <span class="muted">inline graph</span>}</td>
       <td>{when(job.createdAt)}</td>
       <td>{when(job.finishedAt)}</td>
     </tr>
@@ -173,6 +174,7 @@ export function JobView({ id }: { id: string }) {
   const [arrived, setArrived] = useState<CardFieldsFragment[]>([]);
   const loaded = result.data?.job;
   const job = useLiveJob(loaded);
+  const names = useWorkflowNames();
   const active = !!job && ACTIVE.includes(job.status);
   useSubscription({ query: AssetCreatedSubscription, variables: { jobId: id }, pause: !active }, (_prev, data) => {
     setArrived((list) => (list.some((a) => a.id === data.assetCreated.id) ? list : [...list, data.assetCreated]));
@@ -210,7 +212,7 @@ export function JobView({ id }: { id: string }) {
       {cancelled.error && <ErrorMessage error={cancelled.error} />}
       <dl class="inline-facts">
         <dt>Workflow</dt>
-        <dd>{job.workflowId ? <Link href={`/workflows/${encodeURIComponent(job.workflowId)}`}>{job.workflowId}</Link> : "inline graph"}</dd>
+        <dd>{job.workflowId ? <Link href={`/workflows/${encodeURIComponent(job.workflowId)}`}>{names.get(job.workflowId) ?? job.workflowId}</Link> : "inline graph"}</dd>
         <dt>Created</dt>
         <dd>{when(job.createdAt)}</dd>
         <dt>Started</dt>
