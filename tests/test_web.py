@@ -3,7 +3,9 @@ and a page that explains how to build it when there is no build."""
 
 import asyncio
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from websockets.typing import Subprotocol
 
 from server.web import DEFAULT_WEB_DIST
 from tests.conftest import TroveClient
-from tests.js.runner import require
+from tests.js.runner import require, require_node
 from tests.web_seed import Api, png
 
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -135,3 +137,21 @@ def test_links_sent_over_a_subscription_are_http(live_server_factory: Any) -> No
     asset = asyncio.run(scenario())
     assert asset["url"].startswith(server.url + "/assets/")
     assert asset["thumbnailUrl"].startswith(server.url + "/assets/")
+
+
+def test_the_build_checks_the_first_load_budget() -> None:
+    require_web_build()
+    node = require_node()
+    script = DEFAULT_WEB_DIST.parent / "scripts" / "budget.mjs"
+
+    def check(budget_kb: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "WEB_BUDGET_KB": budget_kb}
+        return subprocess.run([node, str(script)], env=env, capture_output=True, text=True)
+
+    within = check("200")
+    assert within.returncode == 0, within.stderr
+    size = float(re.search(r"([\d.]+) KB gzipped", within.stdout)[1])  # type: ignore[index]
+    assert 10 < size < 200
+    over = check("5")
+    assert over.returncode == 1
+    assert "bundle budget exceeded" in over.stderr

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const BUDGET = 200 * 1024;
+// WEB_BUDGET_KB only lets the tests see the check fail.
+const BUDGET = Number(process.env.WEB_BUDGET_KB || 200) * 1024;
 const dist = new URL("../dist/", import.meta.url).pathname;
 const index = readFileSync(join(dist, "index.html"), "utf8");
 const files = [...index.matchAll(/(?:src|href)="\/app\/([^"]+\.(?:js|css))"/g)].map((m) => m[1]);
@@ -14,6 +15,6 @@ for (const file of files) total += gzipSync(readFileSync(join(dist, file))).leng
 const kb = (n) => (n / 1024).toFixed(1);
 console.log(`first load: ${files.length} files, ${kb(total)} KB gzipped (budget ${kb(BUDGET)} KB)`);
 if (total > BUDGET) {
-  console.error("bundle budget exceeded: keep the first load under 200 KB gzipped");
+  console.error(`bundle budget exceeded: keep the first load under ${kb(BUDGET)} KB gzipped`);
   process.exit(1);
 }
