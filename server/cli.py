@@ -71,6 +71,23 @@ class _RequestIdDefault(logging.Filter):
         return True
 
 
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with the request id on its lines (the access line included)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(message)s"
+    config["formatters"]["access"]["fmt"] = (
+        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["filters"] = {"request_id": {"()": _RequestIdDefault}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    return config
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
@@ -105,6 +122,7 @@ def serve(host: str | None, port: int | None) -> None:
         log_level="info",
         http=header_timeout_protocol(settings.header_timeout),
         limit_concurrency=settings.max_connections,
+        log_config=uvicorn_log_config(),
     )
 
 
