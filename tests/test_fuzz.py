@@ -27,7 +27,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("TROVE_FUZZ_EXAMPLES", "25"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("TROVE_FUZZ_EXAMPLES", "20"))
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES_PER_OPERATION,
     derandomize=True,
