@@ -54,7 +54,8 @@ CORS_EXPOSED_HEADERS = (
 
 
 def build_services(settings: Settings) -> Services:
-    storage = LocalBlobStorage(settings.storage_dir)
+    # The reserve sits in the data directory, beside the SQLite database and the blobs.
+    storage = LocalBlobStorage(settings.storage_dir, reserve=settings.data_dir / ".reserve")
     broker = InProcessBroker()
     workflows = WorkflowService(
         limits=GraphLimits(

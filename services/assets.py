@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import OperationalError
 from tortoise.functions import Count, Max, Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -213,7 +212,9 @@ async def _storage_errors() -> AsyncIterator[None]:
         ) from error
     except StorageError as error:
         raise StorageUnavailable(f"Storage is unavailable: {error}. Try again later.") from error
-    except OperationalError as error:
+    except Exception as error:
+        # Drivers raise their own types (sqlite3.OperationalError escapes Tortoise at
+        # commit, asyncpg's DiskFullError): what counts is what they say.
         if _is_database_full(error):
             raise InsufficientStorage(
                 "Not enough storage space: the database's disk is full. Delete assets to "
@@ -845,6 +846,23 @@ class AssetService:
         return found
 
     async def _delete_rows(self, owner: User, ids: Sequence[UUID]) -> int:
+        try:
+            return await self._delete_rows_once(owner, ids)
+        except InsufficientStorage:
+            # The disk is so full that the database cannot even record a delete (SQLite
+            # writes its log first). Give back the store's reserve, delete, and take the
+            # reserve again once there is room: deleting is how space is freed.
+            release = getattr(self.storage, "release_reserve", None)
+            if release is None or not await release():
+                raise
+            logger.warning("disk full: released the storage reserve to delete %d assets", len(ids))
+            try:
+                return await self._delete_rows_once(owner, ids)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.storage.restore_reserve()  # type: ignore[attr-defined]
+
+    async def _delete_rows_once(self, owner: User, ids: Sequence[UUID]) -> int:
         if not ids:
             return 0
         digests = set(

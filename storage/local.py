@@ -12,6 +12,9 @@ from typing import BinaryIO
 from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob, StorageError, StorageFull
 
 READ_CHUNK = 1 << 20
+# Kept free for deletes: on a disk so full that the database cannot write the log of a
+# delete, releasing this lets the delete (which frees far more) go through.
+RESERVE_BYTES = 256 * 1024
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -44,12 +47,44 @@ class LocalBlobStorage:
     killed process from uploads that other live workers are still receiving.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, reserve: Path | None = None) -> None:
         self.root = root
         self.staging = root / ".staging"
         self.trash_dir = root / ".trash"
         self.staging.mkdir(parents=True, exist_ok=True)
         self.trash_dir.mkdir(parents=True, exist_ok=True)
+        # A file of RESERVE_BYTES on the disk the database shares (see release_reserve).
+        self.reserve = reserve
+        self._ensure_reserve()
+
+    def _ensure_reserve(self) -> bool:
+        if self.reserve is None:
+            return False
+        if self.reserve.is_file() and self.reserve.stat().st_size >= RESERVE_BYTES:
+            return True
+        partial = self.reserve.with_suffix(f".{uuid.uuid4().hex}")
+        try:
+            with open(partial, "wb", buffering=0) as handle:
+                handle.write(b"\0" * RESERVE_BYTES)
+            os.replace(partial, self.reserve)
+        except OSError:
+            partial.unlink(missing_ok=True)
+            return False
+        return True
+
+    async def release_reserve(self) -> bool:
+        """Free the reserved space (for a delete on a full disk); False if none was held."""
+        if self.reserve is None:
+            return False
+        try:
+            self.reserve.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    async def restore_reserve(self) -> bool:
+        """Reserve the space again, if there is room now."""
+        return await asyncio.to_thread(self._ensure_reserve)
 
     def path_of(self, sha256: str) -> Path:
         """Where the blob lives, for readers that need a real file (e.g. video decoders)."""

@@ -5,6 +5,7 @@ row; deleting assets works on the full disk and frees the space for the next upl
 Mounting needs root (as on CI); elsewhere these tests are skipped, and fail under CI=true.
 """
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -22,13 +23,11 @@ FILE_BYTES = 300 * 1024
 DELETE = "mutation($id: ID!) { deleteAsset(id: $id) { deletedCount } }"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """The blob directory (data/blobs) on its own 1 MiB filesystem."""
-    blobs = tmp_path / "data" / "blobs"
-    blobs.mkdir(parents=True)
+@contextlib.contextmanager
+def tmpfs(path: Path, size: int) -> Iterator[Path]:
+    path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0700", "tmpfs", str(blobs)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -39,9 +38,23 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
             pytest.fail(message)
         pytest.skip(message)
     try:
-        yield blobs
+        yield path
     finally:
-        subprocess.run(["umount", "-l", str(blobs)], check=False)
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """The blob directory (data/blobs) on its own 1 MiB filesystem."""
+    with tmpfs(tmp_path / "data" / "blobs", DISK_BYTES) as blobs:
+        yield blobs
+
+
+@pytest.fixture
+def small_data_disk(tmp_path: Path) -> Iterator[Path]:
+    """The whole data directory (SQLite database, blobs, reserve) on one 2 MiB filesystem."""
+    with tmpfs(tmp_path / "data", 2 << 20) as data:
+        yield data
 
 
 def blob_files(blobs: Path) -> list[Path]:
@@ -165,3 +178,31 @@ async def test_blob_is_removed_when_the_row_does_not_commit(
                 assert staging_files(small_disk) == []
     finally:
         await drop_postgres_database(url)
+
+
+async def test_delete_works_when_the_database_disk_is_completely_full(
+    app_factory: Any, small_data_disk: Path
+) -> None:
+    """SQLite and blobs on one 2 MiB disk that something else then fills to the last byte:
+    the database cannot even log a delete, so Trove gives back its reserve and deletes."""
+    data = small_data_disk
+    async with app_factory(f"sqlite://{data / 'trove.db'}") as client:
+        assert (data / ".reserve").is_file()
+        ids, refusal = await fill(client)
+        assert refusal["errors"][0]["extensions"]["code"] == "INSUFFICIENT_STORAGE"
+        with (data / "filler").open("wb", buffering=0) as filler:
+            try:
+                while True:
+                    filler.write(b"\0" * 4096)
+            except OSError:
+                pass
+        body = await client.graphql('mutation { createFolder(input: {name: "x"}) { id } }')
+        assert body["errors"][0]["extensions"]["code"] == "INSUFFICIENT_STORAGE", body
+        deleted = await client.data(DELETE, {"id": ids[0]})
+        assert deleted == {"deleteAsset": {"deletedCount": 1}}
+        data_left = await client.data("{ assets { totalCount } }")
+        assert data_left["assets"]["totalCount"] == len(ids) - 1
+        # The space came back, the reserve with it, and writes work again.
+        assert (data / ".reserve").is_file()
+        again = await client.graphql('mutation { createFolder(input: {name: "y"}) { id } }')
+        assert "errors" not in again, again
