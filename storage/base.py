@@ -42,9 +42,10 @@ class StagedBlob:
 class BlobStorage(Protocol):
     async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedBlob: ...
 
-    async def commit(self, staged: StagedBlob) -> bool:
-        """Publish the staged bytes; True when this call placed them, False when identical
-        bytes were already stored (so undoing a failed commit removes only what it placed)."""
+    async def commit(self, staged: StagedBlob) -> bool | None:
+        """Publish the staged bytes; True when this call placed them, False (or None, for a
+        store that cannot tell) when identical bytes were already stored. Undoing a failed
+        commit removes only what was placed."""
         ...
 
     async def discard(self, staged: StagedBlob) -> None: ...
