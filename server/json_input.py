@@ -1,6 +1,8 @@
 """JSON from clients, parsed strictly: valid UTF-8, no lone surrogates, bounded nesting, no
-NaN/Infinity, integers exact and within 64 bits. Anything else is the client's error (400),
-never a crash further in (a RecursionError, an encoder or a database driver refusing it)."""
+NaN/Infinity, integers exact. Anything else is the client's error (400), never a crash
+further in (a RecursionError, an encoder or a database driver refusing it). Whether an
+integer is in range is for what receives it: GraphQL's Int, our BigInt and JSON scalars and
+the services each say so with their own message."""
 
 import json
 import re
@@ -9,22 +11,10 @@ from typing import Any
 import orjson
 
 from services.errors import InvalidInput
-from services.validation import MAX_JSON_INT, MIN_JSON_INT
 
 # orjson reads integers past 64 bits as floats, silently rounding them; a run of this many
 # digits is the only way to write one, so only then is the body read again, exactly.
 _LONG_DIGITS = re.compile(rb"\d{20,}")
-
-
-class _IntegerOutOfRange(ValueError):
-    pass
-
-
-def _exact_int(text: str) -> int:
-    value = int(text)
-    if not MIN_JSON_INT <= value <= MAX_JSON_INT:
-        raise _IntegerOutOfRange(text if len(text) < 40 else text[:37] + "...")
-    return value
 
 
 def parse_json(raw: bytes | str, what: str) -> Any:
@@ -38,10 +28,6 @@ def parse_json(raw: bytes | str, what: str) -> Any:
             reason = "it is nested too deeply (more than 1024 levels)"
         raise InvalidInput(f"{what} is not valid JSON: {reason}") from None
     if _LONG_DIGITS.search(data):
-        try:
-            value = json.loads(data, parse_int=_exact_int)
-        except _IntegerOutOfRange as error:
-            raise InvalidInput(
-                f"{what} has an integer outside the 64-bit range (-2^63 to 2^64-1): {error}"
-            ) from None
+        # orjson has already checked everything else (and the nesting depth).
+        value = json.loads(data)
     return value
