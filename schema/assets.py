@@ -234,7 +234,7 @@ class AssetQueries:
         content_type: Annotated[
             str | None,
             strawberry.argument(
-                description="Exact MIME type, or a prefix ending in '/' such as 'image/'."
+                description="Exact MIME type ('image/png'), or a family: 'image' or 'image/'."
             ),
         ] = None,
         parent_id: Annotated[

@@ -454,7 +454,10 @@ class RestRoutes:
 
     async def delete_asset(self, request: Request) -> Response:
         user = await self._user(request)
-        deleted = await self.services.assets.delete_asset(
+        deleted = await self.services.assets.delete_asset_tree(
             owner=user, asset_id=request.path_params["asset_id"]
         )
-        return JSONResponse({"deleted_count": deleted})
+        # nodetool answers with the ids; the count is Trove's own.
+        return JSONResponse(
+            {"deleted_asset_ids": [str(i) for i in deleted], "deleted_count": len(deleted)}
+        )
