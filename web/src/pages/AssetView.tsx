@@ -187,12 +187,12 @@ function Actions({ id, name, parentId }: { id: string; name: string; parentId: s
 export function AssetView({ id }: { id: string }) {
   const [result] = useQuery({ query: AssetQuery, variables: { id } });
   const workflowNames = useWorkflowNames();
-  if (result.error) return <main id="main" class="page"><ErrorMessage error={result.error} /></main>;
+  if (result.error) return <main id="main" tabIndex={-1} class="page"><ErrorMessage error={result.error} /></main>;
   const asset = result.data?.asset;
-  if (!result.data) return <main id="main" class="page"><p class="loading">Loading…</p></main>;
+  if (!result.data) return <main id="main" tabIndex={-1} class="page"><p class="loading">Loading…</p></main>;
   if (!asset)
     return (
-      <main id="main" class="page">
+      <main id="main" tabIndex={-1} class="page">
         <h1>Asset not found</h1>
         <p>
           It may have been deleted. <Link href="/">Back to the gallery</Link>
@@ -223,7 +223,7 @@ export function AssetView({ id }: { id: string }) {
   if (asset.workflowId) facts.push(["Workflow", <Link href={withQuery("/", { workflow: asset.workflowId })}>{workflowNames.get(asset.workflowId) ?? asset.workflowId}</Link>]);
   if (asset.parent) facts.push(["Folder", <Link href={withQuery("/", { folder: asset.parent.id })}>{asset.parent.name}</Link>]);
   return (
-    <main id="main" class="page asset-view">
+    <main id="main" tabIndex={-1} class="page asset-view">
       <nav class="crumbs" aria-label="Breadcrumb">
         <Link href="/">Gallery</Link> / <span>{asset.name}</span>
       </nav>

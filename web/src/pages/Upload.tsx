@@ -67,7 +67,7 @@ export function Upload() {
 
   const done = items.filter((i) => i.state === "done").length;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <div class="page-head">
         <h1>Upload</h1>
         {items.length > 0 && (
