@@ -43,7 +43,13 @@ CORS_HEADERS = (
     "X-Apollo-Operation-Name",
 )
 # Let pages read what the content routes and the GraphQL errors tell them.
-CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenticate")
+CORS_EXPOSED_HEADERS = (
+    "Content-Range",
+    "Content-Length",
+    "ETag",
+    "WWW-Authenticate",
+    "X-Request-Id",
+)
 
 
 def build_services(settings: Settings) -> Services:
