@@ -108,6 +108,9 @@ def test_keyboard_moves_through_the_grid(session: dict[str, Any]) -> None:
     assert keys["right"] == "tile-02.png"
     assert keys["down"] == f"tile-{2 + keys['columns']:02d}.png"
     assert keys["opened"] == keys["down"]
+    assert keys["position"] == f"← Previous\n{2 + keys['columns']} of 48\nNext →"
+    assert keys["next"] == f"tile-{3 + keys['columns']:02d}.png"
+    assert keys["back"].endswith("/?node=tiler&sort=NAME_ASC")
 
 
 def test_an_auto_saved_asset_arrives_while_its_workflow_runs(session: dict[str, Any]) -> None:

@@ -212,7 +212,18 @@ if (config.mode === 'token') {
     });
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/asset\//);
-    return { right, down, columns, opened: await page.locator('.asset-view h1').innerText() };
+    const opened = await page.locator('.asset-view h1').innerText();
+    const position = await page.locator('.stepper').innerText();
+    // In the asset view, the arrows step through the grid it was opened from; Escape goes back.
+    await page.keyboard.press('ArrowRight');
+    await page.locator('.asset-view h1', { hasText: `tile-${String(Number(opened.slice(5, 7)) + 1).padStart(2, '0')}.png` }).waitFor();
+    const next = await page.locator('.asset-view h1').innerText();
+    await page.keyboard.press('ArrowLeft');
+    await page.locator('.asset-view h1', { hasText: opened }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.waitForURL(/\?node=tiler&sort=NAME_ASC$/);
+    await page.locator('.grid .card').first().waitFor();
+    return { right, down, columns, opened, position, next, back: page.url() };
   });
 
   await step('image', async () => {
