@@ -28,7 +28,7 @@ from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
 from services.workflows import WorkflowService
-from storage import LocalBlobStorage
+from storage import open_storage
 
 logger = logging.getLogger("trove")
 
@@ -44,7 +44,9 @@ CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenti
 
 
 def build_services(settings: Settings) -> Services:
-    storage = LocalBlobStorage(settings.storage_dir)
+    storage = open_storage(
+        settings.storage_url, local_root=settings.storage_dir, s3=settings.s3_connection()
+    )
     broker = InProcessBroker()
     workflows = WorkflowService()
     return Services(
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await asyncio.gather(sweeper, return_exceptions=True)
                 await executor.shutdown()
         finally:
+            await services.assets.storage.close()
             await db.disconnect()
 
     async def healthz(request: Request) -> Response:
@@ -122,7 +125,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Browsers skip CORS for WebSockets; the same origins may open subscriptions.
         allowed_origins=settings.cors_origins,
     )
-    content = ContentRoutes(services=services, authenticator=authenticator)
+    content = ContentRoutes(
+        services=services,
+        authenticator=authenticator,
+        presigned_downloads=settings.s3_presigned_downloads,
+        presigned_ttl_seconds=settings.url_ttl_seconds,
+    )
     rest = RestRoutes(services=services, authenticator=authenticator, settings=settings)
     middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
     if settings.cors_origins:

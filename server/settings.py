@@ -1,4 +1,5 @@
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,6 +36,15 @@ class Settings(BaseSettings):
     persisted_query_cache_size: int = Field(default=1000, ge=0)
     # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
     node_modules: Path | None = None
+    # Where blobs live: file:///path (default: <data_dir>/blobs) or s3://bucket/prefix.
+    storage_url: str = ""
+    # S3 connection; each falls back to the standard AWS variable (AWS_ENDPOINT_URL, ...).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # Content links answer with a redirect to a presigned GET on the bucket.
+    s3_presigned_downloads: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -51,6 +61,15 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str | None) -> str | None:
         if value is not None and value.split(":", 1)[0] not in SUPPORTED_SCHEMES:
             raise ValueError("use sqlite:///path/to/file.db or postgres://user@host:5432/db")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("use file:///path/to/blobs or s3://bucket/prefix")
+        if value.startswith("s3://") and not value.removeprefix("s3://").split("/", 1)[0]:
+            raise ValueError("the S3 URL names no bucket: use s3://bucket/prefix")
         return value
 
     @model_validator(mode="after")
@@ -75,7 +94,28 @@ class Settings(BaseSettings):
 
     @property
     def storage_dir(self) -> Path:
+        if self.storage_url.startswith("file://"):
+            return Path(self.storage_url.removeprefix("file://"))
         return self.data_dir / "blobs"
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.storage_url.startswith("s3://")
+
+    def s3_connection(self) -> dict[str, str | None]:
+        """TROVE_S3_* settings, else the standard AWS variables (None: botocore decides)."""
+        env = os.environ
+        return {
+            "endpoint_url": self.s3_endpoint_url
+            or env.get("AWS_ENDPOINT_URL_S3")
+            or env.get("AWS_ENDPOINT_URL"),
+            "region": self.s3_region
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION")
+            or "us-east-1",
+            "access_key_id": self.s3_access_key_id or env.get("AWS_ACCESS_KEY_ID"),
+            "secret_access_key": self.s3_secret_access_key or env.get("AWS_SECRET_ACCESS_KEY"),
+        }
 
     def check_bind(self, host: str) -> None:
         if self.auth == "none" and host not in LOOPBACK_HOSTS and not self.allow_insecure_host:

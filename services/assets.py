@@ -181,6 +181,21 @@ class AssetService:
             raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
         return self.storage.read(asset.sha256, start, end)
 
+    async def presigned_url(
+        self, asset: Asset, *, content_type: str, disposition: str, expires_in: int
+    ) -> str | None:
+        """A URL to fetch the bytes from the object store itself, when the store signs them."""
+        presign = getattr(self.storage, "presigned_get", None)
+        if presign is None or asset.is_folder:
+            return None
+        url: str = await presign(
+            asset.sha256,
+            expires_in=expires_in,
+            disposition=disposition,
+            content_type=content_type,
+        )
+        return url
+
     async def get_many(self, *, owner_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Asset]:
         rows = await Asset.filter(id__in=list(ids), owner_id=owner_id)
         return {row.id: row for row in rows}

@@ -1,8 +1,11 @@
 """Small WebP previews of images and videos, made once per distinct content, cached on disk."""
 
 import asyncio
+import contextlib
 import io
+import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -16,6 +19,9 @@ THUMBNAIL_SIZE = 256
 # Larger images are not worth decoding for a preview (and bound the memory a request takes).
 MAX_SOURCE_BYTES = 64 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = 100_000_000
+# A video held elsewhere (S3) is decoded from a temporary copy of its first bytes: enough
+# for the first frame of a streamable file (index at the front, as web video is written).
+VIDEO_HEAD_BYTES = 64 * 1024 * 1024
 
 
 # Formats Pillow cannot rasterise (vector images) get no preview.
@@ -62,8 +68,22 @@ class ThumbnailService:
     def previewable(self, content_type: str) -> bool:
         if content_type.startswith("image/"):
             return content_type not in UNPREVIEWABLE_IMAGES
-        # Decoding a video needs a seekable file, which only a local store hands out.
-        return content_type.startswith("video/") and isinstance(self.storage, LocalBlobStorage)
+        return content_type.startswith("video/")
+
+    @contextlib.asynccontextmanager
+    async def _video_file(self, asset: Asset) -> AsyncIterator[Path]:
+        """A seekable file for the decoder: the blob itself on local disk, else a ranged copy."""
+        if isinstance(self.storage, LocalBlobStorage):
+            yield self.storage.path_of(asset.sha256)
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.cache_dir, suffix=".video") as handle:
+            async for chunk in self.storage.read(
+                asset.sha256, 0, min(asset.size, VIDEO_HEAD_BYTES)
+            ):
+                await asyncio.to_thread(handle.write, chunk)
+            handle.flush()
+            yield Path(handle.name)
 
     async def thumbnail(self, asset: Asset) -> bytes:
         if not self.previewable(asset.content_type):
@@ -72,8 +92,8 @@ class ThumbnailService:
         if cached.is_file():
             return cached.read_bytes()
         if asset.content_type.startswith("video/"):
-            assert isinstance(self.storage, LocalBlobStorage)
-            rendered = await asyncio.to_thread(_render_video, self.storage.path_of(asset.sha256))
+            async with self._video_file(asset) as path:
+                rendered = await asyncio.to_thread(_render_video, path)
         else:
             if asset.size > MAX_SOURCE_BYTES:
                 raise UnsupportedMediaType("This image is too large to preview")

@@ -61,3 +61,7 @@ class BlobStorage(Protocol):
     async def recover(self) -> int:
         """Remove staging leftovers of processes that died; returns how many were removed."""
         ...
+
+    async def close(self) -> None:
+        """Release connections (called once when the process stops)."""
+        ...

@@ -166,6 +166,9 @@ class LocalBlobStorage:
             removed += 1
         return removed
 
+    async def close(self) -> None:
+        """Nothing to release: files are opened per call."""
+
 
 def _hash_and_write(digest: "hashlib._Hash", handle: BinaryIO, chunk: bytes) -> None:
     digest.update(chunk)
