@@ -22,7 +22,7 @@ from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
 from services.assets import AssetService
-from services.events import InProcessBroker
+from services.events import EventBroker, InProcessBroker, prune_events
 from services.jobs import JobService
 from services.runtime import Services
 from services.signing import UrlSigner
@@ -43,11 +43,24 @@ CORS_HEADERS = (
 CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenticate")
 
 
+def open_broker(settings: Settings) -> EventBroker:
+    kind = settings.broker_kind
+    if kind == "postgres":
+        from services.events.postgres import PostgresBroker
+
+        return PostgresBroker(settings.resolved_database_url, channel=settings.broker_channel)
+    if kind == "redis":
+        from services.events.redis import RedisBroker
+
+        return RedisBroker(settings.broker_url, channel=settings.broker_channel)
+    return InProcessBroker()
+
+
 def build_services(settings: Settings) -> Services:
     storage = open_storage(
         settings.storage_url, local_root=settings.storage_dir, s3=settings.s3_connection()
     )
-    broker = InProcessBroker()
+    broker = open_broker(settings)
     workflows = WorkflowService()
     return Services(
         assets=AssetService(
@@ -73,6 +86,19 @@ async def _collect_garbage(services: Services) -> None:
         logger.info("removed %d unreferenced blobs", removed)
 
 
+# How often each process forgets durable events older than TROVE_EVENT_RETENTION_SECONDS.
+EVENT_PRUNE_INTERVAL_SECONDS = 600
+
+
+async def _prune_events(settings: Settings) -> None:
+    while True:
+        try:
+            await prune_events(settings.event_retention_seconds)
+        except Exception:
+            logger.exception("pruning old events failed")
+        await asyncio.sleep(EVENT_PRUNE_INTERVAL_SECONDS)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if applied:
                 logger.info("applied migrations: %s", ", ".join(applied))
             await authenticator.start()
+            await services.broker.start()
             await services.assets.recover_storage()
             interrupted = await services.jobs.fail_interrupted()
             if interrupted:
@@ -96,13 +123,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             services.jobs.executor = executor
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
+            pruner = asyncio.create_task(_prune_events(settings), name="event pruning")
             try:
                 yield
             finally:
                 sweeper.cancel()
-                await asyncio.gather(sweeper, return_exceptions=True)
+                pruner.cancel()
+                await asyncio.gather(sweeper, pruner, return_exceptions=True)
                 await executor.shutdown()
         finally:
+            await services.broker.close()
             await services.assets.storage.close()
             await db.disconnect()
 

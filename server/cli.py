@@ -194,14 +194,19 @@ def run_workflow(
     async def go(_: list[str]) -> tuple[Job, list[Asset]]:
         services = build_services(settings)
         owner = await users.get_or_create_user(name=user_name)
-        job = await run_to_completion(
-            services=services,
-            owner=owner,
-            graph=graph,
-            params=params or None,
-            job_id=job_id,
-            on_event=show,
-        )
+        await services.broker.start()
+        try:
+            job = await run_to_completion(
+                services=services,
+                owner=owner,
+                graph=graph,
+                params=params or None,
+                job_id=job_id,
+                on_event=show,
+            )
+        finally:
+            await services.broker.close()
+            await services.assets.storage.close()
         assets: list[Asset] = []
         cursor = None
         while True:

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     # Content links answer with a redirect to a presigned GET on the bucket.
     s3_presigned_downloads: bool = False
+    # Live events between processes: "" picks LISTEN/NOTIFY on PostgreSQL and in-process on
+    # SQLite; or "inprocess", "postgres", "redis://host:6379/0".
+    broker_url: str = ""
+    # The PostgreSQL NOTIFY channel / Redis pub/sub channel the processes share.
+    broker_channel: str = "trove_events"
+    # How long durable events stay available for subscribers that reconnect.
+    event_retention_seconds: int = Field(default=24 * 3600, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -72,11 +79,33 @@ class Settings(BaseSettings):
             raise ValueError("the S3 URL names no bucket: use s3://bucket/prefix")
         return value
 
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if (
+            value
+            and value not in ("inprocess", "postgres")
+            and not value.startswith(("redis://", "rediss://", "unix://"))
+        ):
+            raise ValueError("use inprocess, postgres or redis://host:6379/0")
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> "Settings":
         if self.auth == "token" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("TROVE_SECRET_KEY must be set when TROVE_AUTH=token")
+        if self.broker_url == "postgres" and self.dialect != "postgres":
+            raise ValueError("TROVE_BROKER_URL=postgres needs a PostgreSQL TROVE_DATABASE_URL")
         return self
+
+    @property
+    def broker_kind(self) -> str:
+        """inprocess, postgres or redis: what carries live events between processes."""
+        if self.broker_url.startswith(("redis://", "rediss://", "unix://")):
+            return "redis"
+        if self.broker_url:
+            return self.broker_url
+        return "postgres" if self.dialect == "postgres" else "inprocess"
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -23,7 +23,7 @@ from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
 from services.errors import InvalidInput, NotFound, TooLarge
-from services.events import EventBroker, asset_topic
+from services.events import EventBroker, EventHistoryGone, asset_topic
 from services.pagination import Ordering, Page, paginate
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 
@@ -195,6 +195,26 @@ class AssetService:
             content_type=content_type,
         )
         return url
+
+    async def created(
+        self, *, owner: User, where: AssetFilter, after: str | None = None
+    ) -> AsyncIterator[Asset]:
+        """Assets as they are created, from any process; with `after` (the id of the last
+        asset a subscriber saw), first every one created since, so a reconnect misses none."""
+        wanted = {f: getattr(where, f) for f in ("node_id", "job_id", "workflow_id")}
+        topic = asset_topic(owner.id)
+        try:
+            async with self.broker.subscribe(topic, after_subject=after) as events:
+                async for event in events:
+                    asset = await Asset.filter(
+                        id=parse_id(event.payload.get("id", "")), owner_id=owner.id
+                    ).first()
+                    if asset is None:
+                        continue  # Deleted meanwhile.
+                    if all(v is None or getattr(asset, k) == v for k, v in wanted.items()):
+                        yield asset
+        except EventHistoryGone as error:
+            raise InvalidInput(str(error)) from error
 
     async def get_many(self, *, owner_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Asset]:
         rows = await Asset.filter(id__in=list(ids), owner_id=owner_id)
@@ -372,7 +392,10 @@ class AssetService:
             )
         finally:
             await self.storage.discard(staged)
-        await self.broker.publish(asset_topic(owner.id), asset)
+        # Ids only: every subscriber, in whichever process, reads the row with its own scoping.
+        await self.broker.publish(
+            asset_topic(owner.id), {"id": str(asset.id)}, subject=str(asset.id)
+        )
         return asset
 
     async def _record(

@@ -125,7 +125,7 @@ class JobService:
             graph=graph,
             params=params,
         )
-        await self.broker.publish(job_topic(job.id), job)
+        await self._publish(job)
         executor.start(job, owner)
         return job
 
@@ -147,7 +147,7 @@ class JobService:
         job.status = JobStatus.RUNNING
         job.started_at = datetime.now(UTC)
         await job.save(update_fields=["status", "started_at"])
-        await self.broker.publish(job_topic(job.id), job)
+        await self._publish(job)
 
     async def finish(
         self,
@@ -166,7 +166,10 @@ class JobService:
         await job.save(
             update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]
         )
-        await self.broker.publish(job_topic(job.id), job)
+        await self._publish(job)
+
+    async def _publish(self, job: Job) -> None:
+        await self.broker.publish(job_topic(job.id), {"id": job.id, "status": str(job.status)})
 
     async def fail_interrupted(self) -> int:
         """Jobs a crashed process left running can never finish: mark them failed."""
@@ -184,8 +187,10 @@ class JobService:
             if current.status in FINAL_JOB_STATUSES:
                 return
             last = current.status
-            async for job in messages:
-                # A change between subscribing and reading the row arrives twice.
+            async for _event in messages:
+                # Read the row: the event may come from another process. A change between
+                # subscribing and reading the row arrives twice.
+                job = await self.get(owner=owner, job_id=job_id)
                 if job.status == last:
                     continue
                 last = job.status
