@@ -67,8 +67,7 @@ class Asset(Node):
 
     @strawberry.field(description="Where the content can be downloaded (supports HTTP Range).")
     def url(self, info: Info) -> str:
-        context = info.context
-        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/content"))
+        return info.context.asset_url(self.id)
 
     @strawberry.field(
         description="A small preview image for images (and video where supported); null otherwise."
@@ -77,7 +76,7 @@ class Asset(Node):
         context = info.context
         if not context.services.thumbnails.previewable(self.content_type):
             return None
-        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/thumbnail"))
+        return context.asset_url(self.id, "thumbnail")
 
     @strawberry.field
     async def parent(self, info: Info) -> "Asset | None":

@@ -13,8 +13,10 @@ from starlette.routing import Route, WebSocketRoute
 from execution.executor import Executor
 from models import db
 from schema import build_schema
+from schema.validation import QueryLimits
 from server.auth import Authenticator
 from server.content import ContentRoutes
+from server.edge import Admission, GraphQLErrors, RequestIds, respond_to
 from server.graphiql import DEFAULT_NODE_MODULES, GraphiQLPage
 from server.graphql import TroveGraphQL
 from server.limits import BodySizeLimit
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
     authenticator = Authenticator(mode=settings.auth)
+    admission = Admission(authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -145,9 +148,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphiql.log_mode()
     graphql = TroveGraphQL(
-        build_schema(max_depth=settings.query_depth_limit),
+        build_schema(
+            limits=QueryLimits(
+                max_depth=settings.query_depth_limit,
+                max_aliases=settings.query_max_aliases,
+                max_root_fields=settings.query_max_root_fields,
+                max_tokens=settings.query_max_tokens,
+                max_cost=settings.query_max_cost,
+            ),
+            extensions=[GraphQLErrors],
+        ),
         services=services,
-        authenticator=authenticator,
+        admission=admission,
         settings=settings,
         graphiql=graphiql,
         persisted_queries=PersistedQueryCache(max_entries=settings.persisted_query_cache_size),
@@ -157,11 +169,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     content = ContentRoutes(
         services=services,
-        authenticator=authenticator,
+        admission=admission,
         presigned_downloads=settings.s3_presigned_downloads,
         presigned_ttl_seconds=settings.url_ttl_seconds,
     )
-    rest = RestRoutes(services=services, authenticator=authenticator, settings=settings)
+    rest = RestRoutes(services=services, admission=admission, settings=settings)
     middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
     if settings.cors_origins:
         # Outermost, so refusals (401, 413) also carry the headers a page needs to read them.
@@ -175,6 +187,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 expose_headers=CORS_EXPOSED_HEADERS,
             ),
         )
+    # Outermost of all: every response, refusals included, carries its request id.
+    middleware.insert(0, Middleware(RequestIds))
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        return respond_to(request, error)
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -185,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *rest.routes(),
         ],
         middleware=middleware,
+        exception_handlers={Exception: unexpected},
         lifespan=lifespan,
     )
     app.state.services = services

@@ -7,7 +7,6 @@ size limits, storage) live in the services, exactly as for GraphQL.
 import contextlib
 import datetime as dt
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
@@ -18,17 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import models
-from server.auth import Authenticator
-from server.graphql import has_preflight_header, new_request_id
+from server.edge import Admission, error_response, respond_to
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
 from server.settings import Settings
 from services.assets import AssetFilter, Tracking
-from services.errors import InvalidInput, TroveError, UnsupportedMediaType
+from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
 from services.runtime import Services
-
-logger = logging.getLogger("trove.rest")
+from services.urls import asset_url
 
 CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
@@ -45,10 +42,6 @@ def _iso(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
 
 
 async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
@@ -96,11 +89,9 @@ def _fields(body: dict[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
 
 
 class RestRoutes:
-    def __init__(
-        self, *, services: Services, authenticator: Authenticator, settings: Settings
-    ) -> None:
+    def __init__(self, *, services: Services, admission: Admission, settings: Settings) -> None:
         self.services = services
-        self.authenticator = authenticator
+        self.admission = admission
         self.settings = settings
 
     def routes(self) -> list[Route]:
@@ -129,37 +120,35 @@ class RestRoutes:
         async def endpoint(request: Request) -> Response:
             handler = handlers.get(request.method)
             if handler is None:
-                return _error_response(
-                    405, f"{request.method} is not allowed here", "BAD_USER_INPUT", Allow=allow
+                return error_response(
+                    request,
+                    405,
+                    "BAD_USER_INPUT",
+                    f"{request.method} is not allowed here",
+                    headers={"Allow": allow},
                 )
             return await self._guarded(handler, request)
 
         return endpoint
 
     async def _not_found(self, request: Request) -> Response:
-        return _error_response(404, f"No API route {request.url.path}", "NOT_FOUND")
+        return error_response(request, 404, "NOT_FOUND", f"No API route {request.url.path}")
 
     async def _guarded(self, handler: Handler, request: Request) -> Response:
         try:
             return await handler(request)
-        except TroveError as error:
-            headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
-            return _error_response(error.http_status, error.message, error.code, **headers)
         except (BodyTooLarge, ClientDisconnect):
             raise  # BodySizeLimit answers 413; a gone client needs no answer
-        except Exception:
-            request_id = new_request_id()
-            logger.exception("unexpected error in REST request %s", request_id)
-            return _error_response(
-                500, f"Internal server error (request id {request_id})", "INTERNAL_SERVER_ERROR"
-            )
+        except Exception as error:
+            return respond_to(request, error)
 
     async def _user(self, request: Request) -> models.User:
-        return await self.authenticator.from_headers(request.headers)
+        return await self.admission.user(request)
 
     def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
         base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
+        previewable = self.services.thumbnails.previewable(asset.content_type)
         parent_id = asset.parent_id  # type: ignore[attr-defined]
         return {
             "id": str(asset.id),
@@ -174,12 +163,8 @@ class RestRoutes:
             "metadata": asset.metadata,
             "created_at": _iso(asset.created_at),
             "updated_at": _iso(asset.updated_at),
-            "get_url": None
-            if asset.is_folder
-            else base + signer.sign(f"/assets/{asset.id}/content"),
-            "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
-            if self.services.thumbnails.previewable(asset.content_type)
-            else None,
+            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
+            "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
         }
 
     # Endpoints ----------------------------------------------------------------------------
@@ -223,18 +208,10 @@ class RestRoutes:
         return JSONResponse(self._asset_json(request, asset))
 
     async def create_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
-            raise UnsupportedMediaType("Send the file as multipart/form-data")
-        # A browser form may post multipart cross-site; a custom header or a Bearer token
-        # proves the page was allowed to by CORS preflight.
-        authorization = request.headers.get("authorization", "")
-        bearer = authorization[:7].lower() == "bearer " and authorization[7:].strip()
-        if not bearer and not has_preflight_header(request):
-            raise InvalidInput(
-                "This request could be a cross-site request forgery: send "
-                "`Authorization: Bearer <token>` or a non-empty `Apollo-Require-Preflight` header"
-            )
+        self.admission.require_content_type(
+            request, ("multipart/form-data",), "Send the file as multipart/form-data"
+        )
+        self.admission.require_no_forgery(request)
         user = await self._user(request)
         async with contextlib.aclosing(MultipartStream(request).events()) as events:
             return JSONResponse(self._asset_json(request, await self._receive(user, events)))
@@ -292,9 +269,9 @@ class RestRoutes:
         )
 
     async def update_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
-            raise UnsupportedMediaType("Send the changes as application/json")
+        self.admission.require_content_type(
+            request, ("application/json",), "Send the changes as application/json"
+        )
         user = await self._user(request)
         given = _fields(_parse_object(await request.body(), "The request body"), UPDATE_FIELDS)
         asset = await self.services.assets.update_asset(

@@ -26,7 +26,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1 << 30, gt=0)
     # TROVE_AUTH=none on a non-loopback host exposes every asset; it must be asked for.
     allow_insecure_host: bool = False
-    query_depth_limit: int = 12
+    # Query limits (docs/security.md); 0 turns one off.
+    query_depth_limit: int = Field(default=12, ge=0)
+    query_max_aliases: int = Field(default=30, ge=0)
+    query_max_root_fields: int = Field(default=20, ge=0)
+    query_max_tokens: int = Field(default=5000, ge=0)
+    query_max_cost: int = Field(default=100_000, ge=0)
     url_ttl_seconds: int = 3600
     # The server's address as clients see it (behind a proxy); else taken from each request.
     public_url: str = ""
