@@ -63,6 +63,9 @@ class Executor:
         if not task.cancelled() and task.exception() is not None:
             logger.error("job %s could not record its result", job_id, exc_info=task.exception())
 
+    def running_ids(self) -> list[str]:
+        return list(self._running)
+
     def is_running(self, job_id: str) -> bool:
         return job_id in self._running
 

@@ -25,7 +25,7 @@ from server.rest import RestRoutes
 from server.settings import Settings
 from services.assets import AssetService
 from services.events import EventBroker, InProcessBroker, prune_events
-from services.jobs import JobService
+from services.jobs import JOB_CONTROL_TOPIC, JobService
 from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
@@ -69,7 +69,9 @@ def build_services(settings: Settings) -> Services:
             storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
         ),
         workflows=workflows,
-        jobs=JobService(broker=broker, workflows=workflows),
+        jobs=JobService(
+            broker=broker, workflows=workflows, lease_seconds=settings.job_lease_seconds
+        ),
         broker=broker,
         signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
         thumbnails=ThumbnailService(
@@ -101,6 +103,30 @@ async def _prune_events(settings: Settings) -> None:
         await asyncio.sleep(EVENT_PRUNE_INTERVAL_SECONDS)
 
 
+async def _hold_jobs(services: Services, executor: Executor) -> None:
+    """Heartbeats for the jobs this process runs; failing those whose holder is gone."""
+    interval = services.jobs.lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.jobs.heartbeat(executor.running_ids())
+            failed = await services.jobs.fail_abandoned()
+            if failed:
+                logger.warning("failed %d jobs whose worker stopped", failed)
+        except Exception:
+            logger.exception("job heartbeat failed")
+
+
+async def _job_control(services: Services) -> None:
+    """Cancel requests from other processes for jobs this one runs."""
+    async with services.broker.subscribe(JOB_CONTROL_TOPIC) as requests:
+        async for request in requests:
+            try:
+                await services.jobs.on_control(request.payload)
+            except Exception:
+                logger.exception("handling a job control request failed")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,21 +145,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await authenticator.start()
             await services.broker.start()
             await services.assets.recover_storage()
-            interrupted = await services.jobs.fail_interrupted()
+            interrupted = await services.jobs.fail_abandoned()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
             executor = Executor(services=services)
             services.jobs.executor = executor
+            leases = asyncio.create_task(_hold_jobs(services, executor), name="job leases")
+            control = asyncio.create_task(_job_control(services), name="job control")
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             pruner = asyncio.create_task(_prune_events(settings), name="event pruning")
             try:
                 yield
             finally:
-                sweeper.cancel()
-                pruner.cancel()
-                await asyncio.gather(sweeper, pruner, return_exceptions=True)
+                for task in (sweeper, pruner, control):
+                    task.cancel()
+                await asyncio.gather(sweeper, pruner, control, return_exceptions=True)
+                # Heartbeats go on while running jobs wind down.
                 await executor.shutdown()
+                leases.cancel()
+                await asyncio.gather(leases, return_exceptions=True)
         finally:
             await services.broker.close()
             await services.assets.storage.close()
