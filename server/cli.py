@@ -70,7 +70,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (TROVE_HOST, default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (TROVE_PORT, default 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="API processes sharing the port (TROVE_WORKERS, default 1).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the GraphQL API (migrations run first)."""
     import uvicorn
 
@@ -79,11 +85,29 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.workers
     settings.check_bind(host)
+    if workers > 1 and settings.broker_kind == "inprocess":
+        raise click.ClickException(
+            "several API processes need a broker between them for live events: use "
+            "PostgreSQL (TROVE_DATABASE_URL=postgres://...) or TROVE_BROKER_URL=redis://..."
+        )
     # Migrating here first turns an unreachable database into one clear line, not a traceback.
     with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its app from the same environment.
+    click.echo(f"{workers} API processes")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @main.command()

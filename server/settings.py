@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # PostgreSQL connections each process keeps at most (a maxsize= in the URL wins).
+    db_pool_size: int = Field(default=10, gt=0)
+    # API processes `trove serve` starts (uvicorn workers).
+    workers: int = Field(default=1, gt=0)
     auth: Literal["none", "token"] = "none"
     secret_key: str = DEVELOPMENT_SECRET
     max_upload_bytes: int = Field(default=1 << 30, gt=0)
@@ -117,9 +121,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite://{self.data_dir.resolve() / 'trove.db'}"
+        if not self.database_url:
+            return f"sqlite://{self.data_dir.resolve() / 'trove.db'}"
+        url = self.database_url
+        if not url.startswith("sqlite") and "maxsize=" not in url:
+            # One bounded pool per process: processes x pool size <= max_connections.
+            url += ("&" if "?" in url else "?") + f"maxsize={self.db_pool_size}"
+        return url
 
     @property
     def dialect(self) -> str:

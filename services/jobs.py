@@ -192,6 +192,13 @@ class JobService:
             if job.status in FINAL_JOB_STATUSES:
                 return job
             logger.warning("job %s: its holder did not confirm the cancel", job.id)
+            await self.finish(
+                job,
+                JobStatus.CANCELLED,
+                error=f"Cancelled, but the process running it ({job.worker_id}) did not "
+                "confirm that it stopped",
+            )
+            return await self.get(owner=owner, job_id=job_id)
         # Nobody runs it (queued by a process that died): settle it directly.
         await self.finish(job, JobStatus.CANCELLED)
         return await self.get(owner=owner, job_id=job_id)
