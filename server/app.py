@@ -25,7 +25,7 @@ from server.rest import RestRoutes
 from server.settings import Settings
 from services.assets import AssetService
 from services.events import EventBroker, InProcessBroker, prune_events
-from services.jobs import JOB_CONTROL_TOPIC, JobService
+from services.jobs import JOB_CONTROL_TOPIC, JobExecutor, JobService
 from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
@@ -103,7 +103,7 @@ async def _prune_events(settings: Settings) -> None:
         await asyncio.sleep(EVENT_PRUNE_INTERVAL_SECONDS)
 
 
-async def _hold_jobs(services: Services, executor: Executor) -> None:
+async def _hold_jobs(services: Services, executor: JobExecutor) -> None:
     """Heartbeats for the jobs this process runs; failing those whose holder is gone."""
     interval = services.jobs.lease_seconds / 3
     while True:
@@ -127,6 +127,36 @@ async def _job_control(services: Services) -> None:
                 logger.exception("handling a job control request failed")
 
 
+@contextlib.asynccontextmanager
+async def hosting_jobs(services: Services, executor: JobExecutor) -> AsyncIterator[None]:
+    """While a process runs jobs: heartbeats, failing abandoned jobs, cancel requests."""
+    leases = asyncio.create_task(_hold_jobs(services, executor), name="job leases")
+    control = asyncio.create_task(_job_control(services), name="job control")
+    try:
+        yield
+    finally:
+        control.cancel()
+        await asyncio.gather(control, return_exceptions=True)
+        # Heartbeats go on while running jobs wind down.
+        await executor.shutdown()
+        leases.cancel()
+        await asyncio.gather(leases, return_exceptions=True)
+
+
+async def open_executor(settings: Settings, services: Services) -> JobExecutor:
+    """In-process execution, or the queue that `trove worker` processes drain."""
+    if settings.job_runner != "queue":
+        return Executor(services=services)
+    from execution.queue import QueueExecutor, ensure_queue_schema, make_queue
+
+    url = settings.resolved_database_url
+    await ensure_queue_schema(url)
+    queue = make_queue(url)
+    await queue.open_async()
+    services.jobs.queued = True
+    return QueueExecutor(services=services, queue=queue)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -148,23 +178,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             interrupted = await services.jobs.fail_abandoned()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
-            executor = Executor(services=services)
+            executor = await open_executor(settings, services)
             services.jobs.executor = executor
-            leases = asyncio.create_task(_hold_jobs(services, executor), name="job leases")
-            control = asyncio.create_task(_job_control(services), name="job control")
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             pruner = asyncio.create_task(_prune_events(settings), name="event pruning")
             try:
-                yield
+                async with hosting_jobs(services, executor):
+                    yield
             finally:
-                for task in (sweeper, pruner, control):
+                for task in (sweeper, pruner):
                     task.cancel()
-                await asyncio.gather(sweeper, pruner, control, return_exceptions=True)
-                # Heartbeats go on while running jobs wind down.
-                await executor.shutdown()
-                leases.cancel()
-                await asyncio.gather(leases, return_exceptions=True)
+                await asyncio.gather(sweeper, pruner, return_exceptions=True)
+                queue = getattr(executor, "queue", None)
+                if queue is not None:
+                    await queue.close_async()
         finally:
             await services.broker.close()
             await services.assets.storage.close()

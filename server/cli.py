@@ -111,6 +111,53 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--concurrency",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Jobs run at once (TROVE_WORKER_CONCURRENCY, default 4).",
+)
+def worker(concurrency: int | None) -> None:
+    """Run queued jobs (TROVE_JOB_RUNNER=queue on PostgreSQL) until stopped."""
+    import os
+    import socket
+
+    from execution.executor import Executor
+    from execution.queue import ensure_queue_schema, make_queue, run_worker
+    from server.app import build_services, hosting_jobs
+
+    settings = load_settings()
+    if settings.dialect != "postgres":
+        raise click.ClickException(
+            "trove worker takes jobs from a queue in PostgreSQL: set TROVE_DATABASE_URL to "
+            "postgres://... (and TROVE_JOB_RUNNER=queue for the API processes)"
+        )
+    concurrency = concurrency or settings.worker_concurrency
+
+    async def work(_: list[str]) -> None:
+        url = settings.resolved_database_url
+        await ensure_queue_schema(url)
+        services = build_services(settings)
+        await services.broker.start()
+        try:
+            executor = Executor(services=services)
+            services.jobs.executor = executor
+            click.echo(f"trove worker {services.jobs.worker_id}: up to {concurrency} jobs at once")
+            async with hosting_jobs(services, executor):
+                await run_worker(
+                    executor=executor,
+                    queue=make_queue(url),
+                    concurrency=concurrency,
+                    name=f"{socket.gethostname()}:{os.getpid()}",
+                )
+        finally:
+            await services.broker.close()
+            await services.assets.storage.close()
+
+    with_database(settings, work)
+
+
+@main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
 

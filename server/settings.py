@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # A job whose holder sent no heartbeat for this long is failed (its worker is presumed
     # dead); holders beat every third of it.
     job_lease_seconds: float = Field(default=30, gt=0)
+    # inprocess: jobs run in the API process that started them (the embedded default);
+    # queue: they wait in a procrastinate queue on PostgreSQL for `trove worker` processes.
+    job_runner: Literal["inprocess", "queue"] = "inprocess"
+    # Jobs one `trove worker` runs at once.
+    worker_concurrency: int = Field(default=4, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -106,6 +111,8 @@ class Settings(BaseSettings):
     def _refuse_unsafe_configuration(self) -> "Settings":
         if self.auth == "token" and self.secret_key == DEVELOPMENT_SECRET:
             raise ValueError("TROVE_SECRET_KEY must be set when TROVE_AUTH=token")
+        if self.job_runner == "queue" and self.dialect != "postgres":
+            raise ValueError("TROVE_JOB_RUNNER=queue needs a PostgreSQL TROVE_DATABASE_URL")
         if self.broker_url == "postgres" and self.dialect != "postgres":
             raise ValueError("TROVE_BROKER_URL=postgres needs a PostgreSQL TROVE_DATABASE_URL")
         return self

@@ -82,11 +82,19 @@ class JobExecutor(Protocol):
 
     def start(self, job: Job, owner: User) -> None: ...
 
+    def running_ids(self) -> list[str]:
+        """The jobs this process runs (and sends heartbeats for)."""
+        ...
+
     async def cancel(self, job_id: str) -> bool:
         """Stop a running job; False when this process is not running it."""
         ...
 
     def node_types(self) -> list[NodeTypeInfo]: ...
+
+    async def shutdown(self) -> None:
+        """Stop: jobs still running here are recorded as interrupted."""
+        ...
 
 
 class JobService:
@@ -101,6 +109,8 @@ class JobService:
         self.workflows = workflows
         self.executor: JobExecutor | None = None
         self.lease_seconds = lease_seconds
+        # TROVE_JOB_RUNNER=queue: new jobs wait in the queue, held by no process yet.
+        self.queued = False
         # This process, as recorded on the jobs it holds.
         self.worker_id = new_worker_id()
 
@@ -166,7 +176,7 @@ class JobService:
             workflow_id=workflow_id,
             graph=graph,
             params=params,
-            worker_id=self.worker_id,
+            worker_id=None if self.queued else self.worker_id,
             heartbeat_at=datetime.now(UTC),
         )
         await self._publish(job)
@@ -263,15 +273,15 @@ class JobService:
         """
         cutoff = datetime.now(UTC) - timedelta(seconds=self.lease_seconds)
         rows = await Job.filter(status__in=ACTIVE_JOB_STATUSES).values(
-            "id", "worker_id", "heartbeat_at"
+            "id", "status", "worker_id", "heartbeat_at"
         )
         failed = 0
         for row in rows:
             holder = row["worker_id"]
-            if holder == self.worker_id:
-                continue
+            if holder == self.worker_id or (holder is None and row["status"] == "QUEUED"):
+                continue  # Ours, or waiting in the queue (which keeps it safe).
             if holder and _holder_is_dead(holder):
-                error = "The server stopped while this job was running"
+                error = f"The process running this job ({holder}) stopped while it ran"
             elif row["heartbeat_at"] is None or row["heartbeat_at"] < cutoff:
                 error = (
                     "The worker running this job stopped responding "

@@ -52,7 +52,7 @@ async def test_only_jobs_whose_holder_is_gone_are_failed(client: TroveClient) ->
     )
     assert await status(dead_here) == (
         JobStatus.FAILED,
-        "The server stopped while this job was running",
+        f"The process running this job ({dead_here.worker_id}) stopped while it ran",
     )
 
 
