@@ -1,17 +1,18 @@
-"""Byte-level media helpers shared by nodes: images through Pillow, WAV audio through the
-standard library, MP4 video through PyAV. All of them are synchronous and CPU-bound; nodes
-call them in a worker thread so the server keeps answering while they run."""
+"""Byte-level media helpers shared by nodes: images through Pillow, audio as numpy arrays (WAV
+read and written directly, other formats and resampling through PyAV), video through PyAV.
+All of them are synchronous and CPU-bound; nodes call them in a worker thread so the server
+keeps answering while they run."""
 
 from __future__ import annotations
 
-import array
 import io
-import math
-import sys
 import wave
-from collections.abc import Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
+import numpy as np
 from PIL import Image
 
 # Formats a transformed image may keep; anything else (e.g. a TIFF or an ICO) becomes PNG.
@@ -47,13 +48,13 @@ def image_to_bytes(image: Image.Image, format: str = "PNG") -> bytes:
     if (format == "JPEG" and image.mode not in ("RGB", "L", "CMYK")) or (
         format == "BMP" and image.mode not in ("RGB", "L", "P", "1")
     ):
-        image = _flatten(image)
+        image = flatten(image)
     out = io.BytesIO()
     image.save(out, format=format)
     return out.getvalue()
 
 
-def _flatten(image: Image.Image) -> Image.Image:
+def flatten(image: Image.Image) -> Image.Image:
     if "A" in image.getbands() or image.mode == "P":
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -64,19 +65,54 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 @dataclass
 class Audio:
-    """PCM audio as signed 16-bit samples, interleaved by channel."""
+    """PCM audio: float32 samples in [-1, 1], shaped (frames, channels).
 
-    samples: array.array[int]
+    Stored as 16-bit WAV by `audio_to_wav`; every change in between runs on whole numpy
+    arrays (or PyAV's resampler), never sample by sample in Python.
+    """
+
+    samples: np.ndarray
     rate: int
-    channels: int
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        if samples.ndim != 2 or samples.shape[1] < 1:
+            raise MediaError(f"audio samples must be (frames, channels), not {samples.shape}")
+        self.samples = samples
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
 
     @property
     def frames(self) -> int:
-        return len(self.samples) // self.channels
+        return int(self.samples.shape[0])
 
     @property
     def duration(self) -> float:
         return self.frames / self.rate
+
+    def int16(self) -> np.ndarray:
+        """The samples as 16-bit integers, clipped to full scale: what a WAV file holds."""
+        return np.round(np.clip(self.samples, -1.0, 1.0) * 32767.0).astype("<i2")
+
+
+# Samples handed to PyAV's resampler per frame: big enough to amortise the call, small
+# enough to stay in cache (one frame of a minute of stereo is several times slower).
+RESAMPLE_CHUNK = 65536
+MAX_AUDIO_SECONDS = 3 * 3600
+
+
+def audio_from_bytes(data: bytes) -> Audio:
+    """WAV through numpy; anything else (MP3, OGG, FLAC, M4A, a video's sound) through PyAV."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        try:
+            return audio_from_wav(data)
+        except MediaError:
+            pass  # e.g. a float or compressed WAV: PyAV reads those
+    return _decode_audio(data)
 
 
 def audio_from_wav(data: bytes) -> Audio:
@@ -88,146 +124,341 @@ def audio_from_wav(data: bytes) -> Audio:
             raw = reader.readframes(reader.getnframes())
     except (wave.Error, EOFError) as error:
         raise MediaError(f"not a readable WAV file ({error})") from error
-    return Audio(samples=_to_int16(raw, width), rate=rate, channels=channels)
+    samples = _pcm_to_float(raw, width)
+    usable = len(samples) // channels * channels
+    return Audio(samples[:usable].reshape(-1, channels), rate)
 
 
-def _to_int16(raw: bytes, width: int) -> array.array[int]:
+def _pcm_to_float(raw: bytes, width: int) -> np.ndarray:
     if width == 2:
-        samples = array.array("h", raw[: len(raw) // 2 * 2])
-        if sys.byteorder == "big":
-            samples.byteswap()
-        return samples
+        return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     if width == 1:
-        return array.array("h", ((b - 128) << 8 for b in raw))
-    if width in (3, 4):
-        count = len(raw) // width
-        # Keep the two most significant bytes of each little-endian sample.
-        return array.array(
-            "h",
-            (
-                int.from_bytes(
-                    raw[i * width + width - 2 : i * width + width], "little", signed=True
-                )
-                for i in range(count)
-            ),
-        )
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    if width == 4:
+        return np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<i4").astype(np.float32) / 2.0**31
+    if width == 3:
+        triples = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
+        wide = np.zeros((len(triples), 4), dtype=np.uint8)
+        wide[:, 1:] = triples  # little-endian: the low byte stays zero
+        return wide.view("<i4").ravel().astype(np.float32) / 2.0**31
     raise MediaError(f"unsupported WAV sample width of {width} bytes")
 
 
+def _decode_audio(data: bytes) -> Audio:
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.audio:
+                raise MediaError("the file has no audio stream")
+            stream = container.streams.audio[0]
+            rate = stream.rate or stream.codec_context.sample_rate
+            layout = stream.codec_context.layout.name
+            resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+            parts: list[np.ndarray] = []
+            total = 0
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    part = out.to_ndarray()
+                    parts.append(part)
+                    total += part.shape[1]
+                if total > MAX_AUDIO_SECONDS * rate:
+                    raise MediaError(f"the audio is longer than {MAX_AUDIO_SECONDS} seconds")
+            parts.extend(out.to_ndarray() for out in resampler.resample(None))
+    except av.FFmpegError as error:
+        raise MediaError(f"not readable audio ({error})") from error
+    if not parts:
+        return Audio(np.zeros((0, len(av.AudioLayout(layout).channels))), rate)
+    return Audio(np.concatenate(parts, axis=1).T, rate)
+
+
 def audio_to_wav(audio: Audio) -> bytes:
-    samples = audio.samples
-    if sys.byteorder == "big":
-        samples = array.array("h", samples)
-        samples.byteswap()
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
         writer.setnchannels(audio.channels)
         writer.setsampwidth(2)
         writer.setframerate(audio.rate)
-        writer.writeframes(samples.tobytes())
+        writer.writeframes(audio.int16().tobytes())
+    return out.getvalue()
+
+
+# format -> (container, codec, sample rates the codec takes (None: any), content type)
+AUDIO_FORMATS: dict[str, tuple[str, str, tuple[int, ...] | None, str]] = {
+    "mp3": ("mp3", "libmp3lame", (44100, 48000, 32000, 22050, 24000, 16000), "audio/mpeg"),
+    "ogg": ("ogg", "libopus", (48000, 24000, 16000, 12000, 8000), "audio/ogg"),
+    "flac": ("flac", "flac", None, "audio/flac"),
+}
+
+
+def encode_audio(audio: Audio, format: str, *, bitrate: int = 192_000) -> bytes:
+    """`audio` as WAV, or as MP3, Ogg Opus or FLAC through PyAV (resampled when needed)."""
+    if format == "wav":
+        return audio_to_wav(audio)
+    import av
+
+    container_format, codec, rates, _ = AUDIO_FORMATS[format]
+    if audio.channels > 2:
+        audio = with_channels(audio, 2)
+    if rates is not None and audio.rate not in rates:
+        audio = resampled(audio, min(rates, key=lambda r: (r < audio.rate, abs(r - audio.rate))))
+    layout = "mono" if audio.channels == 1 else "stereo"
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container_format) as container:
+        stream: Any = container.add_stream(codec, rate=audio.rate, layout=layout)
+        if format != "flac":
+            stream.bit_rate = bitrate
+        planar = np.ascontiguousarray(audio.int16().T)
+        for start in range(0, max(audio.frames, 1), RESAMPLE_CHUNK):
+            frame = av.AudioFrame.from_ndarray(
+                planar[:, start : start + RESAMPLE_CHUNK], format="s16p", layout=layout
+            )
+            frame.sample_rate = audio.rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
     return out.getvalue()
 
 
 def tone(*, frequency: float, duration: float, rate: int, amplitude: float) -> Audio:
     count = round(duration * rate)
-    peak = amplitude * 32767
-    step = 2 * math.pi * frequency / rate
-    return Audio(
-        samples=array.array("h", (round(peak * math.sin(step * i)) for i in range(count))),
-        rate=rate,
-        channels=1,
-    )
+    t = np.arange(count, dtype=np.float64)
+    return Audio((amplitude * np.sin(2 * np.pi * frequency / rate * t)).astype(np.float32), rate)
 
 
-def silence(*, duration: float, rate: int) -> Audio:
-    return Audio(samples=array.array("h", bytes(2 * round(duration * rate))), rate=rate, channels=1)
+def silence(*, duration: float, rate: int, channels: int = 1) -> Audio:
+    return Audio(np.zeros((round(duration * rate), channels), dtype=np.float32), rate)
 
 
 def with_channels(audio: Audio, channels: int) -> Audio:
+    """Mono is copied to every channel; anything else is averaged to mono first."""
     if audio.channels == channels:
         return audio
-    frames = audio.frames
-    if audio.channels == 1:
-        out = array.array("h", (s for s in audio.samples for _ in range(channels)))
-    else:
-        mono = array.array(
-            "h",
-            (
-                round(
-                    sum(audio.samples[f * audio.channels + c] for c in range(audio.channels))
-                    / audio.channels
-                )
-                for f in range(frames)
-            ),
-        )
-        return with_channels(Audio(mono, audio.rate, 1), channels)
-    return Audio(out, audio.rate, channels)
+    mono = audio.samples if audio.channels == 1 else audio.samples.mean(axis=1, keepdims=True)
+    return Audio(np.repeat(mono, channels, axis=1), audio.rate)
+
+
+def _layout(channels: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
 
 
 def resampled(audio: Audio, rate: int) -> Audio:
-    """Linear interpolation: plenty for joining clips recorded at different rates."""
-    if audio.rate == rate or audio.frames == 0:
-        return Audio(audio.samples, rate, audio.channels) if audio.frames == 0 else audio
-    count = max(1, round(audio.frames * rate / audio.rate))
-    ratio = audio.rate / rate
-    source, channels, last = audio.samples, audio.channels, audio.frames - 1
-    out = array.array("h")
-    for i in range(count):
-        position = i * ratio
-        left = min(int(position), last)
-        right = min(left + 1, last)
-        fraction = position - left
-        for c in range(channels):
-            a = source[left * channels + c]
-            b = source[right * channels + c]
-            out.append(round(a + (b - a) * fraction))
-    return Audio(out, rate, channels)
+    """PyAV's (FFmpeg's swresample) band-limited resampler, fed in chunks.
+
+    The result has exactly round(frames * rate / old rate) frames, so lengths add up.
+    """
+    if audio.rate == rate:
+        return audio
+    count = round(audio.frames * rate / audio.rate)
+    if audio.frames == 0:
+        return Audio(np.zeros((0, audio.channels), np.float32), rate)
+    import av
+
+    layout = _layout(audio.channels)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+    planar = np.ascontiguousarray(audio.samples.T)
+    parts: list[np.ndarray] = []
+    for start in range(0, audio.frames, RESAMPLE_CHUNK):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, start : start + RESAMPLE_CHUNK]),
+            format="fltp",
+            layout=layout,
+        )
+        frame.sample_rate = audio.rate
+        parts.extend(out.to_ndarray() for out in resampler.resample(frame))
+    parts.extend(out.to_ndarray() for out in resampler.resample(None))
+    samples = np.concatenate(parts, axis=1).T if parts else np.zeros((0, audio.channels))
+    return Audio(fit_length(samples, count), rate)
+
+
+def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
+    """Cut or pad (with silence) to exactly `frames` frames."""
+    if len(samples) >= frames:
+        return samples[:frames]
+    pad = np.zeros((frames - len(samples), samples.shape[1]), dtype=samples.dtype)
+    return np.concatenate([samples, pad])
+
+
+def matched(audio: Audio, like: Audio) -> Audio:
+    """`audio` in the rate and channel count of `like`."""
+    return resampled(with_channels(audio, like.channels), like.rate)
 
 
 def concatenated(clips: Sequence[Audio]) -> Audio:
     """Joined in order, in the rate and channel count of the first clip."""
     first = clips[0]
-    samples = array.array("h")
-    for clip in clips:
-        samples.extend(resampled(with_channels(clip, first.channels), first.rate).samples)
-    return Audio(samples, first.rate, first.channels)
+    return Audio(np.concatenate([matched(clip, first).samples for clip in clips]), first.rate)
+
+
+def mixed(clips: Sequence[Audio], gains: Sequence[float], offsets: Sequence[float]) -> Audio:
+    """Clips summed with their gains, each starting `offset` seconds in; as long as the
+    longest, in the rate and channel count of the first. Clipped to full scale."""
+    first = clips[0]
+    parts = [matched(clip, first) for clip in clips]
+    starts = [round(offset * first.rate) for offset in offsets]
+    length = max(start + part.frames for start, part in zip(starts, parts, strict=True))
+    out = np.zeros((length, first.channels), dtype=np.float32)
+    for part, gain, start in zip(parts, gains, starts, strict=True):
+        out[start : start + part.frames] += part.samples * np.float32(gain)
+    return Audio(np.clip(out, -1.0, 1.0), first.rate)
 
 
 def normalized(audio: Audio, peak: float) -> Audio:
-    loudest = max((abs(s) for s in audio.samples), default=0)
+    loudest = float(np.abs(audio.samples).max(initial=0.0))
     if loudest == 0:
         return audio
-    gain = peak * 32767 / loudest
-    return Audio(
-        array.array("h", (max(-32768, min(32767, round(s * gain))) for s in audio.samples)),
-        audio.rate,
-        audio.channels,
-    )
+    return Audio(np.clip(audio.samples * np.float32(peak / loudest), -1.0, 1.0), audio.rate)
 
 
-def mp4_from_images(images: Sequence[Image.Image], *, fps: float) -> bytes:
-    """H.264 in MP4, sized to the first frame (rounded down to even, as yuv420p requires)."""
-    import fractions
+def gained(audio: Audio, decibels: float) -> Audio:
+    factor = np.float32(10 ** (decibels / 20))
+    return Audio(np.clip(audio.samples * factor, -1.0, 1.0), audio.rate)
 
+
+MAX_VIDEO_FRAMES = 100_000
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: Fraction
+    duration: float
+    has_audio: bool
+
+
+def _open_video(data: bytes) -> Any:
     import av
 
-    width = max(2, images[0].width // 2 * 2)
-    height = max(2, images[0].height // 2 * 2)
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream(
-            "libx264", rate=fractions.Fraction(fps).limit_denominator(1001)
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except av.FFmpegError as error:
+        raise MediaError(f"not a readable video ({error})") from error
+    if not container.streams.video:
+        container.close()
+        raise MediaError("the file has no video stream")
+    return container
+
+
+def video_info(data: bytes) -> VideoInfo:
+    with _open_video(data) as container:
+        stream = container.streams.video[0]
+        fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = (stream.frames or 0) / float(fps)
+        return VideoInfo(
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            fps=fps,
+            duration=duration,
+            has_audio=bool(container.streams.audio),
         )
-        stream.width = width
-        stream.height = height
-        stream.pix_fmt = "yuv420p"
-        for image in images:
-            frame_image = image.convert("RGB")
-            if frame_image.size != (width, height):
-                frame_image = frame_image.resize((width, height))
-            frame = av.VideoFrame.from_image(frame_image)
+
+
+def video_frames(data: bytes) -> Generator[tuple[float, Image.Image], None, None]:
+    """Each frame as (its time in seconds, an RGB image), decoded one at a time."""
+    import av
+
+    with _open_video(data) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index >= MAX_VIDEO_FRAMES:
+                    raise MediaError(f"the video has more than {MAX_VIDEO_FRAMES} frames")
+                time = float(frame.time) if frame.time is not None else 0.0
+                yield time, frame.to_image()
+        except av.FFmpegError as error:
+            raise MediaError(f"the video could not be decoded ({error})") from error
+
+
+def video_audio(data: bytes) -> Audio | None:
+    """The first audio stream of a video, or None when it has none."""
+    with _open_video(data) as container:
+        if not container.streams.audio:
+            return None
+    return _decode_audio(data)
+
+
+class Mp4Writer:
+    """H.264 (yuv420p, even sides) in MP4, frames added one by one, with optional AAC audio."""
+
+    def __init__(
+        self, *, width: int, height: int, fps: float | Fraction, audio: Audio | None = None
+    ) -> None:
+        import av
+
+        self.width = max(2, width // 2 * 2)
+        self.height = max(2, height // 2 * 2)
+        self._out = io.BytesIO()
+        self._container = av.open(self._out, mode="w", format="mp4")
+        rate = Fraction(fps).limit_denominator(1001)
+        self._video = self._container.add_stream("libx264", rate=rate)
+        self._video.width = self.width
+        self._video.height = self.height
+        self._video.pix_fmt = "yuv420p"
+        self._video.options = {"preset": "veryfast", "crf": "18"}
+        self._audio = audio
+        self._audio_stream = None
+        if audio is not None and audio.frames:
+            layout = "mono" if audio.channels == 1 else "stereo"
+            self._audio = with_channels(audio, 1 if audio.channels == 1 else 2)
+            self._audio_stream = self._container.add_stream("aac", rate=audio.rate, layout=layout)
+        self.count = 0
+
+    def add(self, image: Image.Image) -> None:
+        import av
+
+        frame_image = image.convert("RGB")
+        if frame_image.size != (self.width, self.height):
+            frame_image = frame_image.resize((self.width, self.height), Image.Resampling.LANCZOS)
+        for packet in self._video.encode(av.VideoFrame.from_image(frame_image)):
+            self._container.mux(packet)
+        self.count += 1
+
+    def _write_audio(self) -> None:
+        import av
+
+        if self._audio is None or self._audio_stream is None:
+            return
+        audio, stream = self._audio, self._audio_stream
+        layout = "mono" if audio.channels == 1 else "stereo"
+        planar = np.ascontiguousarray(audio.samples.T)
+        # AAC frames hold 1024 samples: hand it exactly that so timestamps stay exact.
+        for start in range(0, audio.frames, 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planar[:, start : start + 1024]), format="fltp", layout=layout
+            )
+            frame.sample_rate = audio.rate
+            frame.pts = start
             for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out.getvalue()
+                self._container.mux(packet)
+        for packet in stream.encode(None):
+            self._container.mux(packet)
+
+    def finish(self) -> bytes:
+        if self.count == 0:
+            raise MediaError("a video needs at least one frame")
+        for packet in self._video.encode(None):
+            self._container.mux(packet)
+        self._write_audio()
+        self._container.close()
+        return self._out.getvalue()
+
+
+def mp4_from_images(
+    images: Iterable[Image.Image], *, fps: float | Fraction, audio: Audio | None = None
+) -> bytes:
+    """H.264 in MP4, sized to the first frame (rounded down to even, as yuv420p requires)."""
+    writer: Mp4Writer | None = None
+    for image in images:
+        if writer is None:
+            writer = Mp4Writer(width=image.width, height=image.height, fps=fps, audio=audio)
+        writer.add(image)
+    if writer is None:
+        raise MediaError("a video needs at least one frame")
+    return writer.finish()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -93,14 +94,27 @@ class QueueExecutor:
     def __init__(
         self,
         *,
-        services: Services,
-        queue: procrastinate.App,
+        services: Callable[[], Services],
+        database_url: str,
         registry: NodeRegistry | None = None,
     ) -> None:
-        self.services = services
-        self.queue = queue
+        # A provider, as for Executor: the services are built around this object.
+        self._services = services
+        self.database_url = database_url
+        self.queue = make_queue(database_url)
         self.registry = registry if registry is not None else NodeRegistry.discover()
         self._deferring: set[asyncio.Task[None]] = set()
+        self._open = False
+
+    @property
+    def services(self) -> Services:
+        return self._services()
+
+    async def open(self) -> None:
+        """Install the queue's tables if needed and connect (once, at start-up)."""
+        await ensure_queue_schema(self.database_url)
+        await self.queue.open_async()
+        self._open = True
 
     def validate(self, graph: dict[str, Any]) -> None:
         parse_graph(graph, self.registry)
@@ -157,6 +171,9 @@ class QueueExecutor:
 
     async def shutdown(self) -> None:
         await asyncio.gather(*self._deferring, return_exceptions=True)
+        if self._open:
+            await self.queue.close_async()
+            self._open = False
 
 
 async def run_worker(

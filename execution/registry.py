@@ -24,8 +24,11 @@ logger = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "trove.nodes"
 BUILTIN_MODULES = (
     "execution.nodes.image",
+    "execution.nodes.image_color",
+    "execution.nodes.image_filter",
     "execution.nodes.audio",
     "execution.nodes.video",
+    "execution.nodes.library",
     "execution.nodes.text",
     "execution.nodes.data",
     "execution.nodes.asset",

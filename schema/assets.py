@@ -284,9 +284,8 @@ class AssetQueries:
         ]
 
 
-async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
-    row = await info.context.services.assets.create_asset(
-        owner=info.context.user,
+def _new_asset(input: CreateAssetInput) -> asset_service.NewAsset:
+    return asset_service.NewAsset(
         content=upload_content(input.file),
         name=input.name if input.name is not None else upload_filename(input.file),
         content_type=input.content_type or upload_content_type(input.file),
@@ -296,7 +295,6 @@ async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
         parent_id=input.parent_id,
         metadata=input.metadata,
     )
-    return Asset.from_model(row)
 
 
 @strawberry.type
@@ -305,11 +303,19 @@ class AssetMutations:
         description="Upload a file (GraphQL multipart request spec) and record it as an asset."
     )
     async def create_asset(self, info: Info, input: CreateAssetInput) -> Asset:
-        return await _create_one(info, input)
+        (row,) = await info.context.services.assets.create_assets(
+            owner=info.context.user, items=[_new_asset(input)]
+        )
+        return Asset.from_model(row)
 
-    @strawberry.mutation(description="Upload several files in one request.")
+    @strawberry.mutation(
+        description="Upload several files in one request: all are stored, or none is."
+    )
     async def create_assets(self, info: Info, inputs: list[CreateAssetInput]) -> list[Asset]:
-        return [await _create_one(info, one) for one in inputs]
+        rows = await info.context.services.assets.create_assets(
+            owner=info.context.user, items=[_new_asset(one) for one in inputs]
+        )
+        return [Asset.from_model(row) for row in rows]
 
     @strawberry.mutation
     async def create_folder(self, info: Info, input: CreateFolderInput) -> Asset:

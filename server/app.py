@@ -58,26 +58,47 @@ def open_broker(settings: Settings) -> EventBroker:
     return InProcessBroker()
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, *, job_runner: str | None = None) -> Services:
+    """The services of one process; `job_runner` overrides TROVE_JOB_RUNNER (a worker
+    process runs jobs in-process whatever the API processes do)."""
     storage = open_storage(
         settings.storage_url, local_root=settings.storage_dir, s3=settings.s3_connection()
     )
     broker = open_broker(settings)
     workflows = WorkflowService()
-    return Services(
+    runner = job_runner or settings.job_runner
+    # Injected into JobService now; it reads `services` only when a job starts.
+    executor: JobExecutor
+    if runner == "queue":
+        from execution.queue import QueueExecutor
+
+        executor = QueueExecutor(
+            services=lambda: services, database_url=settings.resolved_database_url
+        )
+    else:
+        executor = Executor(services=lambda: services)
+    services = Services(
         assets=AssetService(
             storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
         ),
         workflows=workflows,
         jobs=JobService(
-            broker=broker, workflows=workflows, lease_seconds=settings.job_lease_seconds
+            broker=broker,
+            workflows=workflows,
+            executor=executor,
+            lease_seconds=settings.job_lease_seconds,
+            queued=runner == "queue",
         ),
         broker=broker,
         signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
         thumbnails=ThumbnailService(
-            storage=storage, cache_dir=settings.data_dir / "cache" / "thumbnails"
+            storage=storage,
+            cache_dir=settings.data_dir / "cache" / "thumbnails",
+            max_pixels=settings.thumbnail_max_pixels,
+            max_concurrent=settings.thumbnail_concurrency,
         ),
     )
+    return services
 
 
 async def _collect_garbage(services: Services) -> None:
@@ -143,20 +164,6 @@ async def hosting_jobs(services: Services, executor: JobExecutor) -> AsyncIterat
         await asyncio.gather(leases, return_exceptions=True)
 
 
-async def open_executor(settings: Settings, services: Services) -> JobExecutor:
-    """In-process execution, or the queue that `trove worker` processes drain."""
-    if settings.job_runner != "queue":
-        return Executor(services=services)
-    from execution.queue import QueueExecutor, ensure_queue_schema, make_queue
-
-    url = settings.resolved_database_url
-    await ensure_queue_schema(url)
-    queue = make_queue(url)
-    await queue.open_async()
-    services.jobs.queued = True
-    return QueueExecutor(services=services, queue=queue)
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -178,8 +185,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             interrupted = await services.jobs.fail_abandoned()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
-            executor = await open_executor(settings, services)
-            services.jobs.executor = executor
+            executor = services.jobs.executor
+            opening = getattr(executor, "open", None)
+            if opening is not None:
+                await opening()  # The queue: its tables and connection pool.
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             pruner = asyncio.create_task(_prune_events(settings), name="event pruning")
@@ -190,9 +199,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 for task in (sweeper, pruner):
                     task.cancel()
                 await asyncio.gather(sweeper, pruner, return_exceptions=True)
-                queue = getattr(executor, "queue", None)
-                if queue is not None:
-                    await queue.close_async()
         finally:
             await services.broker.close()
             await services.assets.storage.close()

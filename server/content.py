@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 import models
 from server.edge import Admission, respond_to
-from services.content_types import ACTIVE_TYPES
+from services.content_types import is_passive
 from services.errors import Forbidden, NotFound
 from services.runtime import Services
 
@@ -103,6 +103,8 @@ class ContentRoutes:
         asset = await self._asset(request)
         if asset.is_folder:
             raise NotFound("A folder has no content")
+        # Before any header goes out: a lost blob is an error status, not a dropped stream.
+        await self.services.assets.require_content(asset)
         etag = f'"{asset.sha256}"'
         headers = {
             "ETag": etag,
@@ -111,12 +113,12 @@ class ContentRoutes:
             "X-Content-Type-Options": "nosniff",
         }
         content_type = asset.content_type
-        if content_type in ACTIVE_TYPES or content_type.startswith("text/html"):
+        if is_passive(content_type):
+            headers["Content-Disposition"] = _disposition("inline", asset.name)
+        else:
             # Never run uploaded markup or script with our origin's authority.
             headers["Content-Disposition"] = _disposition("attachment", asset.name)
             headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        else:
-            headers["Content-Disposition"] = _disposition("inline", asset.name)
         if content_type.startswith("text/") and "charset" not in content_type:
             content_type += "; charset=utf-8"
 
@@ -162,6 +164,7 @@ class ContentRoutes:
 
     async def thumbnail(self, request: Request) -> Response:
         asset = await self._asset(request)
+        await self.services.assets.require_content(asset)
         image = await self.services.thumbnails.thumbnail(asset)
         return Response(
             image,

@@ -275,10 +275,17 @@ class Admission:
             return
         if has_preflight_header(request) or has_bearer(request):
             return
+        # Name the one header that fixes it in this mode: without authentication a token
+        # means nothing, so the preflight header is the one to add.
+        if self.authenticator.mode == "none":
+            raise InvalidInput(
+                "Refused as a possible cross-site request forgery: add the header "
+                "`Apollo-Require-Preflight: true` (any `Authorization: Bearer ...` header "
+                "also does)"
+            )
         raise InvalidInput(
-            "This request could be a cross-site request forgery: send "
-            "`Authorization: Bearer <token>` or a non-empty `Apollo-Require-Preflight` "
-            "(or `X-Apollo-Operation-Name`) header."
+            "Refused as a possible cross-site request forgery: add the header "
+            "`Authorization: Bearer <token>` (or `Apollo-Require-Preflight: true`)"
         )
 
     async def user(self, connection: HTTPConnection) -> models.User:

@@ -93,7 +93,7 @@ class JobExecutor(Protocol):
     def node_types(self) -> list[NodeTypeInfo]: ...
 
     async def shutdown(self) -> None:
-        """Stop: jobs still running here are recorded as interrupted."""
+        """Stop the jobs this process runs (they are recorded as failed)."""
         ...
 
 
@@ -103,20 +103,20 @@ class JobService:
         *,
         broker: EventBroker,
         workflows: WorkflowService,
+        executor: JobExecutor,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        queued: bool = False,
     ) -> None:
         self.broker = broker
         self.workflows = workflows
-        self.executor: JobExecutor | None = None
+        self.executor = executor
         self.lease_seconds = lease_seconds
         # TROVE_JOB_RUNNER=queue: new jobs wait in the queue, held by no process yet.
-        self.queued = False
+        self.queued = queued
         # This process, as recorded on the jobs it holds.
         self.worker_id = new_worker_id()
 
     def _require_executor(self) -> JobExecutor:
-        if self.executor is None:
-            raise RuntimeError("no job executor is configured")
         return self.executor
 
     async def get(self, *, owner: User, job_id: str) -> Job:

@@ -138,3 +138,32 @@ async def test_the_csrf_rule_is_the_same_on_graphql_and_rest(token_client: Trove
             headers={"authorization": token, "apollo-require-preflight": "1"},
         )
         assert accepted.status_code == 200, (path, accepted.text)
+
+
+def test_a_live_servers_log_lines_carry_the_request_id(live_server_factory: Any) -> None:
+    import json
+    import time
+
+    import httpx
+
+    server = live_server_factory()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        operations = {
+            "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { sha256 url } }",
+            "variables": {"f": None},
+        }
+        created = http.post(
+            "/graphql",
+            data={"operations": json.dumps(operations), "map": '{"0": ["variables.f"]}'},
+            files={"0": ("lost.txt", b"soon gone", "text/plain")},
+            headers={"apollo-require-preflight": "1"},
+        ).json()["data"]["createAsset"]
+        digest = created["sha256"]
+        (server.data_dir / "blobs" / digest[:2] / digest[2:4] / digest).unlink()
+        # Over a real connection: an error status and a body, not a dropped stream.
+        response = http.get(created["url"])
+        body = assert_http_error(response, 500, "CONTENT_MISSING")
+    deadline = time.monotonic() + 10
+    while f"[{body['requestId']}]: integrity:" not in server.log_path.read_text():
+        assert time.monotonic() < deadline, server.log_path.read_text()[-2000:]
+        time.sleep(0.1)

@@ -20,7 +20,6 @@ from tests.test_execution_support import (
     edge,
     graph,
     image_of,
-    job_assets,
     node,
     png,
     run_job,
@@ -32,6 +31,16 @@ PASS_THROUGH = {"asset.Load", "asset.Save", "input.Image"}
 FEEDERS: dict[type[AssetRef], tuple[str, dict[str, Any]]] = {
     ImageRef: ("image.Create", {"width": 16, "height": 12, "color": "#336699"}),
     AudioRef: ("audio.Tone", {"duration": 0.05, "sample_rate": 8000}),
+    VideoRef: ("video.TestPattern", {"width": 16, "height": 16, "duration": 0.25, "fps": 8}),
+    # Any asset: a document holding an identity .cube LUT (what image.ApplyLUT needs).
+    AssetRef: (
+        "text.ToDocument",
+        {
+            "format": "plain",
+            "text": "LUT_3D_SIZE 2\n"
+            + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)),
+        },
+    ),
 }
 EXPECTED_TYPES: dict[type[AssetRef], tuple[str, ...]] = {
     ImageRef: ("image/",),
@@ -88,12 +97,29 @@ def flagged_node_graph() -> tuple[dict[str, Any], dict[str, set[type[AssetRef]]]
     return graph(nodes, edges), produces
 
 
+ALL_ASSETS = (
+    "query($jobId: String, $after: String) { assets(jobId: $jobId, first: 100, after: $after) { "
+    "nodes { id name contentType nodeId } pageInfo { hasNextPage endCursor } } }"
+)
+
+
+async def all_job_assets(client: TroveClient, job_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await client.data(ALL_ASSETS, {"jobId": job_id, "after": after}))["assets"]
+        found.extend(page["nodes"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
 async def test_every_flagged_node_produces_stored_assets(client: TroveClient) -> None:
     workflow, produces = flagged_node_graph()
     job = await run_job(client, graph=workflow)
     assert job["status"] == "COMPLETED", job
 
-    saved = await job_assets(client, jobId=job["id"])
+    saved = await all_job_assets(client, job["id"])
     by_node: dict[str, list[dict[str, Any]]] = {}
     for asset in saved:
         by_node.setdefault(asset["nodeId"], []).append(asset)

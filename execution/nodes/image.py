@@ -1,13 +1,20 @@
-"""Image nodes (Pillow). Transforms keep their source's format when Pillow can write it."""
+"""Image nodes (Pillow): making, resizing, placing and combining images.
+
+Colour adjustments live in `image_color.py` and convolution filters in `image_filter.py`,
+all in the `image` namespace. Transforms keep their source's format when Pillow can write it
+(a JPEG stays a JPEG) and run in a worker thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
-from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
+import numpy as np
+from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
 from pydantic import AfterValidator, Field
 
 from execution import media
@@ -45,6 +52,45 @@ async def _transformed(
         return media.image_to_bytes(change(source), media.output_format(source))
 
     return ImageRef(data=await asyncio.to_thread(work))
+
+
+def keep_alpha(image: Image.Image, change: Callable[[Image.Image], Image.Image]) -> Image.Image:
+    """Apply an RGB-only operation, keeping the image's transparency (and greyscale mode)."""
+    if image.mode in ("L", "RGB"):
+        return change(image)
+    if image.mode in ("LA", "RGBA", "PA", "P") and (
+        "A" in image.getbands() or "transparency" in image.info
+    ):
+        rgba = image.convert("RGBA")
+        changed = change(rgba.convert("RGB")).convert("RGB")
+        changed.putalpha(rgba.getchannel("A"))
+        return changed
+    return change(image.convert("RGB"))
+
+
+Resample = Literal["nearest", "bilinear", "bicubic", "lanczos"]
+RESAMPLING = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+class ImageTransform(BaseNode):
+    """One image in, one image out: subclasses implement `transform` (run in a thread)."""
+
+    _abstract = True
+    _auto_save_asset = True
+    _namespace = "image"
+
+    image: ImageRef
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        raise NotImplementedError
+
+    async def process(self, context: ProcessingContext) -> ImageRef:
+        return await _transformed(context, self.image, self.transform)
 
 
 class Create(BaseNode):
@@ -242,3 +288,268 @@ class Frames(BaseNode):
             color = tuple(round(a + (b - a) * t) for a, b in zip(start, end, strict=True))
             image = Image.new("RGB", (self.width, self.height), color)
             yield await context.image_to_ref(image, "PNG")
+
+
+class Scale(ImageTransform):
+    """Resize by a factor, keeping the aspect ratio (0.5 halves each side)."""
+
+    factor: Annotated[float, Field(gt=0, le=16)] = 0.5
+    resample: Resample = "lanczos"
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        width = max(1, round(image.width * self.factor))
+        height = max(1, round(image.height * self.factor))
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise ValueError(f"the result would be {width}x{height}, over {MAX_SIDE} a side")
+        return image.resize((width, height), RESAMPLING[self.resample])
+
+
+class Fit(ImageTransform):
+    """Fit into a `width` x `height` box, keeping the aspect ratio.
+
+    `contain`: the whole image, as large as fits (may be smaller than the box);
+    `cover`: fill the box, cropping what sticks out (around the centre);
+    `pad`: the whole image centred on a box-sized canvas of `color`.
+    """
+
+    width: Side = 256
+    height: Side = 256
+    mode: Literal["contain", "cover", "pad"] = "contain"
+    color: Color = "#000000"
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        size = (self.width, self.height)
+        method = Image.Resampling.LANCZOS
+        if self.mode == "contain":
+            return ImageOps.contain(image, size, method)
+        if self.mode == "cover":
+            return ImageOps.fit(image, size, method)
+        if image.mode not in ("RGB", "RGBA", "L"):
+            image = image.convert("RGBA")
+        return ImageOps.pad(image, size, method, color=self.color)
+
+
+class Rotate(ImageTransform):
+    """Rotate counter-clockwise by `angle` degrees; `expand` grows the canvas to fit it all."""
+
+    angle: Annotated[float, Field(ge=-360, le=360)] = 90.0
+    expand: bool = True
+    color: Color = "#00000000"
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        quarter = self.angle % 360
+        if self.expand and quarter in (0, 90, 180, 270):
+            if quarter == 0:
+                return image.copy()
+            return image.transpose(QUARTER_TURNS[int(quarter)])
+        wants_alpha = len(ImageColor.getrgb(self.color)) == 4
+        if (wants_alpha and "A" not in image.getbands()) or image.mode not in ("RGB", "RGBA", "LA"):
+            image = image.convert("RGBA")
+        fill = ImageColor.getcolor(self.color, image.mode)
+        return image.rotate(
+            self.angle, Image.Resampling.BICUBIC, expand=self.expand, fillcolor=fill
+        )
+
+
+QUARTER_TURNS = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
+
+
+class Flip(ImageTransform):
+    """Mirror left-right (`horizontal`) or upside down (`vertical`)."""
+
+    direction: Literal["horizontal", "vertical"] = "horizontal"
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        if self.direction == "horizontal":
+            return ImageOps.mirror(image)
+        return ImageOps.flip(image)
+
+
+Border = Annotated[int, Field(ge=0, le=4096)]
+
+
+class Pad(ImageTransform):
+    """Add a border of `color`, `left`/`top`/`right`/`bottom` pixels wide."""
+
+    left: Border = 8
+    top: Border = 8
+    right: Border = 8
+    bottom: Border = 8
+    color: Color = "#000000"
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        width = image.width + self.left + self.right
+        height = image.height + self.top + self.bottom
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise ValueError(f"the result would be {width}x{height}, over {MAX_SIDE} a side")
+        mode = "RGBA" if len(ImageColor.getrgb(self.color)) == 4 else "RGB"
+        if "A" in image.getbands():
+            mode = "RGBA"
+        canvas = Image.new(mode, (width, height), ImageColor.getcolor(self.color, mode))
+        layer = image.convert(mode)
+        canvas.paste(layer, (self.left, self.top))
+        return canvas
+
+
+BlendMode = Literal[
+    "normal", "multiply", "screen", "overlay", "darken", "lighten", "add", "subtract", "difference"
+]
+
+
+def _blend(base: np.ndarray, top: np.ndarray, mode: str) -> np.ndarray:
+    """Separable blend modes on floats in [0, 1]."""
+    if mode == "multiply":
+        return base * top
+    if mode == "screen":
+        return 1 - (1 - base) * (1 - top)
+    if mode == "overlay":
+        return np.where(base < 0.5, 2 * base * top, 1 - 2 * (1 - base) * (1 - top))
+    if mode == "darken":
+        return np.minimum(base, top)
+    if mode == "lighten":
+        return np.maximum(base, top)
+    if mode == "add":
+        return np.minimum(base + top, 1.0)
+    if mode == "subtract":
+        return np.maximum(base - top, 0.0)
+    if mode == "difference":
+        return np.abs(base - top)
+    return top
+
+
+class Composite(BaseNode):
+    """Lay `overlay` over `image` at (`x`, `y`) with a blend mode and `opacity`.
+
+    Where a `mask` is given (white: overlay, black: image; stretched to the overlay's size)
+    it controls where the overlay shows; the overlay's own transparency counts too.
+    """
+
+    _auto_save_asset = True
+
+    image: ImageRef
+    overlay: ImageRef
+    mask: ImageRef | None = None
+    mode: BlendMode = "normal"
+    opacity: Annotated[float, Field(ge=0, le=1)] = 1.0
+    x: int = 0
+    y: int = 0
+
+    async def process(self, context: ProcessingContext) -> ImageRef:
+        overlay = await context.image_from_ref(self.overlay)
+        mask = await context.image_from_ref(self.mask) if self.mask is not None else None
+
+        def composite(image: Image.Image) -> Image.Image:
+            has_alpha = "A" in image.getbands()
+            base = image.convert("RGBA")
+            layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+            layer.paste(overlay.convert("RGBA"), (self.x, self.y))
+            coverage = np.asarray(layer.getchannel("A"), dtype=np.float32) / 255
+            if mask is not None:
+                placed = Image.new("L", base.size, 0)
+                placed.paste(mask.convert("L").resize(overlay.size), (self.x, self.y))
+                coverage *= np.asarray(placed, dtype=np.float32) / 255
+            coverage *= self.opacity
+            below = np.asarray(base, dtype=np.float32)[..., :3] / 255
+            above = np.asarray(layer, dtype=np.float32)[..., :3] / 255
+            mixed = _blend(below, above, self.mode)
+            out = below + (mixed - below) * coverage[..., None]
+            rgb = Image.fromarray(np.round(out * 255).astype(np.uint8), "RGB")
+            if has_alpha:
+                rgb.putalpha(ImageChops.lighter(base.getchannel("A"), _alpha_of(coverage)))
+            return rgb
+
+        return await _transformed(context, self.image, composite)
+
+
+def _alpha_of(coverage: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.round(coverage * 255).astype(np.uint8), "L")
+
+
+class MaskFromColor(ImageTransform):
+    """A black and white mask: white where a pixel is within `tolerance` of `color`.
+
+    Tolerance is the largest difference allowed in any of R, G and B (0 to 255).
+    """
+
+    color: Color = "#00ff00"
+    tolerance: Annotated[int, Field(ge=0, le=255)] = 32
+    invert: bool = False
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+        target = np.array(ImageColor.getrgb(self.color)[:3], dtype=np.int16)
+        near = np.abs(pixels - target).max(axis=2) <= self.tolerance
+        if self.invert:
+            near = ~near
+        return Image.fromarray(np.where(near, 255, 0).astype(np.uint8), "L")
+
+
+class MaskFromAlpha(ImageTransform):
+    """The image's transparency as a greyscale mask (opaque: white); fully white without one."""
+
+    invert: bool = False
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        if "A" in image.getbands() or "transparency" in image.info:
+            alpha = image.convert("RGBA").getchannel("A")
+        else:
+            alpha = Image.new("L", image.size, 255)
+        return ImageOps.invert(alpha) if self.invert else alpha
+
+
+class Pixelate(ImageTransform):
+    """Blocks of `block` x `block` pixels, each one flat colour."""
+
+    block: Annotated[int, Field(ge=1, le=1024)] = 8
+
+    def transform(self, image: Image.Image) -> Image.Image:
+        small = (
+            max(1, math.ceil(image.width / self.block)),
+            max(1, math.ceil(image.height / self.block)),
+        )
+        reduced = image.resize(small, Image.Resampling.BOX)
+        big = reduced.resize(
+            (small[0] * self.block, small[1] * self.block), Image.Resampling.NEAREST
+        )
+        return big.crop((0, 0, image.width, image.height))
+
+
+class ConvertFormat(BaseNode):
+    """Re-encode as PNG, JPEG or WebP; `quality` (1-100) applies to JPEG and lossy WebP.
+
+    Transparency is flattened onto white for JPEG.
+    """
+
+    _auto_save_asset = True
+    _title = "Convert Image Format"
+
+    image: ImageRef
+    format: Literal["png", "jpeg", "webp"] = "png"
+    quality: Annotated[int, Field(ge=1, le=100)] = 90
+    lossless: bool = Field(default=False, description="WebP only: lossless compression")
+
+    async def process(self, context: ProcessingContext) -> ImageRef:
+        source = await context.image_from_ref(self.image)
+
+        def work() -> bytes:
+            image = source
+            if self.format == "jpeg" and image.mode not in ("RGB", "L"):
+                image = media.flatten(image)
+            if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1"):
+                image = image.convert("RGBA")
+            out = io.BytesIO()
+            options: dict[str, object] = {}
+            if self.format in ("jpeg", "webp"):
+                options["quality"] = self.quality
+            if self.format == "webp":
+                options["lossless"] = self.lossless
+            if self.format == "png":
+                options["optimize"] = True
+            image.save(out, format=self.format.upper(), **options)
+            return out.getvalue()
+
+        return ImageRef(data=await asyncio.to_thread(work))
