@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # npm ci empties node_modules first, so the stamp inside it goes with any old install.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install npm-install serve test lint format bench clean
+.PHONY: install npm-install serve test lint format bench diagrams clean
 
 install: $(STAMP) npm-install
 
@@ -47,6 +47,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Pictures in docs/ from their text sources (Graphviz: `apt-get install graphviz`).
+diagrams:
+	dot -Tsvg docs/topology.dot -o docs/topology.svg
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
