@@ -20,6 +20,7 @@ from server.edge import Admission, GraphQLErrors, RequestIds, respond_to
 from server.graphiql import DEFAULT_NODE_MODULES, GraphiQLPage
 from server.graphql import TroveGraphQL
 from server.limits import BodySizeLimit
+from server.part_uploads import PartUploadRoutes
 from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
@@ -29,6 +30,7 @@ from services.jobs import JOB_CONTROL_TOPIC, JobExecutor, JobService
 from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
+from services.uploads import UploadService
 from services.workflows import WorkflowService
 from storage import open_storage
 
@@ -77,10 +79,12 @@ def build_services(settings: Settings, *, job_runner: str | None = None) -> Serv
         )
     else:
         executor = Executor(services=lambda: services)
+    assets = AssetService(
+        storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
+    )
+    signer = UrlSigner(settings.secret_key, settings.url_ttl_seconds)
     services = Services(
-        assets=AssetService(
-            storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
-        ),
+        assets=assets,
         workflows=workflows,
         jobs=JobService(
             broker=broker,
@@ -90,12 +94,18 @@ def build_services(settings: Settings, *, job_runner: str | None = None) -> Serv
             queued=runner == "queue",
         ),
         broker=broker,
-        signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
+        signer=signer,
         thumbnails=ThumbnailService(
             storage=storage,
             cache_dir=settings.data_dir / "cache" / "thumbnails",
             max_pixels=settings.thumbnail_max_pixels,
             max_concurrent=settings.thumbnail_concurrency,
+        ),
+        uploads=UploadService(
+            assets=assets,
+            # Part URLs are signed per upload: they must outlive the upload itself.
+            signer=UrlSigner(settings.secret_key, settings.upload_ttl_seconds),
+            ttl_seconds=settings.upload_ttl_seconds,
         ),
     )
     return services
@@ -115,12 +125,13 @@ async def _collect_garbage(services: Services) -> None:
 EVENT_PRUNE_INTERVAL_SECONDS = 600
 
 
-async def _prune_events(settings: Settings) -> None:
+async def _prune_events(settings: Settings, services: Services) -> None:
     while True:
         try:
             await prune_events(settings.event_retention_seconds)
+            await services.uploads.sweep_expired()
         except Exception:
-            logger.exception("pruning old events failed")
+            logger.exception("pruning old events or expired uploads failed")
         await asyncio.sleep(EVENT_PRUNE_INTERVAL_SECONDS)
 
 
@@ -191,7 +202,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await opening()  # The queue: its tables and connection pool.
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
-            pruner = asyncio.create_task(_prune_events(settings), name="event pruning")
+            pruner = asyncio.create_task(_prune_events(settings, services), name="event pruning")
             try:
                 async with hosting_jobs(services, executor):
                     yield
@@ -265,6 +276,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             *graphiql.routes(),
             *content.routes(),
+            *PartUploadRoutes(services=services).routes(),
             *rest.routes(),
         ],
         middleware=middleware,

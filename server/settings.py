@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     broker_channel: str = "trove_events"
     # How long durable events stay available for subscribers that reconnect.
     event_retention_seconds: int = Field(default=24 * 3600, gt=0)
+    # How long a direct upload (createUpload) stays open; its part URLs last as long.
+    upload_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # A job whose holder sent no heartbeat for this long is failed (its worker is presumed
     # dead); holders beat every third of it.
     job_lease_seconds: float = Field(default=30, gt=0)

@@ -462,6 +462,10 @@ class AssetService:
 
     # Writing -----------------------------------------------------------------------------
 
+    async def check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
+        """The folder's id, when `parent_id` names a folder of the owner's."""
+        return await self._check_parent(owner, parent_id)
+
     async def _check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
         if parent_id is None:
             return None

@@ -45,6 +45,7 @@ READ_CHUNK = 1 << 20
 MAX_SINGLE_COPY = 5 << 30
 # Staging and trash of writers on other hosts count as abandoned after this long.
 ABANDONED_AFTER_SECONDS = 24 * 3600
+DIRECT_TOKEN = "upload:"
 _HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
 
 
@@ -133,7 +134,14 @@ class S3BlobStorage:
         return f"{self.location.prefix}.trash/"
 
     def _staging_key(self, token: str) -> str:
+        if token.startswith(DIRECT_TOKEN):
+            # A direct upload, completed in place under .uploads/.
+            return self._uploads_prefix + token.removeprefix(DIRECT_TOKEN)
         return self._staging_prefix + token
+
+    @property
+    def _uploads_prefix(self) -> str:
+        return f"{self.location.prefix}.uploads/"
 
     # Client -----------------------------------------------------------------------------
 
@@ -408,6 +416,72 @@ class S3BlobStorage:
 
     async def purge(self, token: str) -> None:
         await self._delete_key(self._trash_prefix + token)
+
+    # Direct uploads ---------------------------------------------------------------------
+    # The client PUTs each part to a presigned UploadPart URL of a multipart upload under
+    # .uploads/<id>; completion joins them in the bucket, then Trove reads the object once
+    # to hash it (S3's own SHA-256 of a multipart object is a checksum of part checksums).
+
+    async def start_parts(self, upload_id: str) -> str:
+        client = await self.client()
+        key = self._uploads_prefix + upload_id
+        created = await client.create_multipart_upload(Bucket=self.bucket, Key=key)
+        return f"{upload_id}:{created['UploadId']}"
+
+    async def part_url(self, handle: str, number: int, *, expires_in: int) -> str | None:
+        upload_id, _, multipart_id = handle.partition(":")
+        client = await self.client()
+        url: str = await client.generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self._uploads_prefix + upload_id,
+                "UploadId": multipart_id,
+                "PartNumber": number,
+            },
+            ExpiresIn=expires_in,
+        )
+        return url
+
+    async def write_part(
+        self, handle: str, number: int, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> str:
+        raise NotImplementedError("parts go to the bucket through presigned URLs")
+
+    async def finish_parts(self, handle: str, parts: list[tuple[int, str]]) -> StagedBlob:
+        upload_id, _, multipart_id = handle.partition(":")
+        key = self._uploads_prefix + upload_id
+        client = await self.client()
+        await client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=multipart_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]
+            },
+        )
+        digest = hashlib.sha256()
+        size = 0
+        head = bytearray()
+        response = await client.get_object(Bucket=self.bucket, Key=key)
+        body = response["Body"]
+        try:
+            async for chunk in body.iter_chunks(READ_CHUNK):
+                size += len(chunk)
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                await asyncio.to_thread(digest.update, chunk)
+        finally:
+            body.close()
+        return StagedBlob(
+            sha256=digest.hexdigest(), size=size, head=bytes(head), token=DIRECT_TOKEN + upload_id
+        )
+
+    async def abort_parts(self, handle: str) -> None:
+        upload_id, _, multipart_id = handle.partition(":")
+        key = self._uploads_prefix + upload_id
+        await self._abort(key, multipart_id)
+        await self._delete_key(key)  # In case it was completed before the abort.
 
     # Listing and recovery ---------------------------------------------------------------
 

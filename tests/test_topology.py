@@ -21,6 +21,8 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
+from tests.test_direct_uploads import COMPLETE as COMPLETE_UPLOAD
+from tests.test_direct_uploads import CREATE as CREATE_UPLOAD
 from tests.test_execution_live import gql, open_socket, upload
 from tests.test_execution_support import edge, graph, node
 
@@ -91,6 +93,21 @@ async def test_an_upload_through_a_is_listed_served_and_streamed_once_by_b(
         assert [n["id"] for n in listed["assets"]["nodes"]] == [created["id"]]
         content = await on_b.get(listed["assets"]["nodes"][0]["url"])
         assert content.status_code == 200 and content.content == b"made on A" * 1000
+
+        # A direct upload created through A, its part sent to the bucket, completed via B.
+        body = b"sent straight to the bucket"
+        started = (
+            await gql(on_a, CREATE_UPLOAD, {"input": {"name": "direct.txt", "size": len(body)}})
+        )["createUpload"]
+        async with httpx.AsyncClient(timeout=30) as bucket:
+            put = await bucket.put(started["parts"][0]["url"], content=body)
+        assert put.status_code == 200
+        parts = [{"partNumber": 1, "etag": put.headers["etag"]}]
+        done = (await gql(on_b, COMPLETE_UPLOAD, {"id": started["id"], "parts": parts}))[
+            "completeUpload"
+        ]
+        assert (await socket.next_data("s", "assetCreated"))["id"] == done["id"]
+        assert (await on_a.get(done["url"])).content == body
 
 
 async def test_jobs_belong_to_the_process_that_runs_them(
