@@ -71,6 +71,23 @@ class _RequestIdDefault(logging.Filter):
         return True
 
 
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with the request id on its lines (the access line included)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(message)s"
+    config["formatters"]["access"]["fmt"] = (
+        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["filters"] = {"request_id": {"()": _RequestIdDefault}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    return config
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
@@ -110,7 +127,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=uvicorn_log_config(),
+        )
         return
     # Each worker process builds its app from the same environment.
     click.echo(f"{workers} API processes")
@@ -121,6 +144,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        log_config=uvicorn_log_config(),
     )
 
 

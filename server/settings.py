@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     job_runner: Literal["inprocess", "queue"] = "inprocess"
     # Jobs one `trove worker` runs at once.
     worker_concurrency: int = Field(default=4, gt=0)
+    # Where `make install` built the asset browser; unset means web/dist beside the code.
+    web_dist: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
