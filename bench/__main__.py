@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import topology
 from bench.load import LoadResult, build_request, run_load
 from bench.seed import seed_postgres, seed_sqlite
 from services.assets import AssetFilter
@@ -591,6 +592,10 @@ SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "upload": bench_upload,
     "autosave": bench_autosave,
     "scale": bench_scale,
+    # The production topology (docs/deploy.md): bench/topology.py.
+    "processes": lambda work, quick: topology.bench_processes(work, quick),
+    "s3": lambda work, quick: topology.bench_s3(work, quick),
+    "events": lambda work, quick: topology.bench_events(work, quick),
 }
 
 
