@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # npm ci empties node_modules first, so the stamp inside it goes with any old install.
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install npm-install serve test lint format bench clean
+.PHONY: install npm-install serve test lint format bench docs gallery golden clean
 
 install: $(STAMP) npm-install
 
@@ -47,6 +47,18 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The node reference in docs/nodes.md, written from the registry (a test checks it is current).
+docs: install
+	$(BIN)/python -m execution.reference
+
+# docs/gallery.md: every image node run on one sample picture through the workflow runner.
+gallery: install
+	$(BIN)/python -m tests.make_gallery
+
+# Reference renders for the golden-image tests; regenerate only when a filter should change.
+golden: install
+	$(BIN)/python -m tests.make_golden
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -100,17 +100,17 @@ SVG = (
 )
 
 
-def photo() -> Image.Image:
-    """64 x 48: a diagonal colour gradient with a light disc and a dark bar, so filters have
-    edges, flat areas and colour to work on (the golden-image source)."""
-    ys, xs = np.mgrid[0:48, 0:64].astype(np.float32)
-    red = 40 + 180 * xs / 63
-    green = 30 + 150 * ys / 47
-    blue = 160 - 100 * (xs + ys) / 110
+def photo(width: int = 64, height: int = 48) -> Image.Image:
+    """A diagonal colour gradient with a light disc and a dark bar, so filters have edges,
+    flat areas and colour to work on (64 x 48: the golden-image source)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = xs * 64 / width, ys * 48 / height  # the 64 x 48 design, scaled
+    red = 40 + 180 * u / 63
+    green = 30 + 150 * v / 47
+    blue = 160 - 100 * (u + v) / 110
     pixels = np.stack([red, green, blue], axis=2)
-    disc = (xs - 22) ** 2 + (ys - 20) ** 2 < 12**2
-    pixels[disc] = (235, 225, 200)
-    pixels[34:40, 30:60] = (20, 25, 40)
+    pixels[(u - 22) ** 2 + (v - 20) ** 2 < 12**2] = (235, 225, 200)
+    pixels[(v >= 34) & (v < 40) & (u >= 30) & (u < 60)] = (20, 25, 40)
     return Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
 
 
