@@ -506,12 +506,31 @@ def bench_autosave(work: Path, quick: bool) -> list[Row]:
     ]
 
 
+def bench_audio(work: Path, quick: bool) -> list[Row]:
+    from bench.audio import measure
+
+    seconds = 60.0
+    new, old = measure(seconds, legacy_rounds=1, rounds=3 if quick else 7)
+    speedup = old / new
+    return [
+        Row(
+            f"audio nodes, {seconds:.0f} s of 44.1 kHz stereo (numpy/PyAV vs pure Python)",
+            f"{new * 1000:.0f} ms",
+            f"pure Python {old * 1000:.0f} ms",
+            speedup,
+            ">= 20x, < 100 ms",
+            speedup >= 20 and new < 0.1,
+        )
+    ]
+
+
 SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "list": bench_list,
     "paging": bench_deep_paging,
     "upload": bench_upload,
     "autosave": bench_autosave,
     "scale": bench_scale,
+    "audio": bench_audio,
 }
 
 
