@@ -20,6 +20,7 @@ from tortoise import Tortoise
 from models import db
 from server.settings import Settings
 from services.signing import UrlSigner
+from services.urls import asset_url
 
 LIST_SQL = (
     'SELECT "metadata","owner_id","sha256","node_id","created_at","id","job_id","size",'
@@ -72,7 +73,7 @@ def create_floor_app(settings: Settings) -> Starlette:
                         "name": row["name"],
                         "contentType": row["content_type"],
                         "size": row["size"],
-                        "url": base + signer.sign(f"/assets/{asset_id}/content"),
+                        "url": asset_url(signer, base, asset_id),
                         "createdAt": created if isinstance(created, str) else created.isoformat(),
                         "nodeId": row["node_id"],
                     }

@@ -72,9 +72,12 @@ def consumed_asset_ids(values: Any) -> list[UUID]:
 def content_type_of(ref: AssetRef, data: bytes) -> str:
     """What the bytes are; the reference's own claim or kind only refines a generic answer."""
     detected = content_types.detect(data[:SNIFF_BYTES])
+    hint = ref.content_type or ref.default_content_type
+    if detected == content_types.ZIP:
+        # An Office file whose parts lie beyond the sniffed bytes: the node's claim decides.
+        return content_types.refine(detected, _claim(hint))
     if detected not in GENERIC_DETECTIONS:
         return detected
-    hint = ref.content_type or ref.default_content_type
     if hint is None:
         return detected
     try:
@@ -90,6 +93,13 @@ def content_type_of(ref: AssetRef, data: bytes) -> str:
     return claimed
 
 
+def _claim(hint: str | None) -> str | None:
+    try:
+        return content_types.normalize_claim(hint)
+    except ValueError:
+        return None
+
+
 def _is_json(data: bytes) -> bool:
     try:
         json.loads(data)
@@ -99,7 +109,9 @@ def _is_json(data: bytes) -> bool:
 
 
 def asset_name(title: str, output_path: str, node_id: str, content_type: str) -> str:
-    return f"{title}_{output_path}_{node_id[:8]}{content_types.extension_for(content_type)}"
+    """`Create_Image_output_red.png`: no spaces, so the name works unquoted in a shell."""
+    stem = "_".join(f"{title}_{output_path}_{node_id[:8]}".split())
+    return stem + content_types.extension_for(content_type)
 
 
 class AutoSaveError(Exception):

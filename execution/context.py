@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from PIL import Image
@@ -13,7 +14,7 @@ from PIL import Image
 from execution import media
 from execution.refs import AssetRef, AudioRef, ImageRef, JSONRef, ref_class_for
 from models import Asset, User
-from services.assets import Tracking, parse_id
+from services.assets import AssetFilter, Tracking, parse_id
 from services.errors import InvalidInput
 from services.runtime import Services
 
@@ -22,9 +23,30 @@ CHUNK_BYTES = 1 << 20
 MAX_LISTED_ASSETS = 10_000
 
 
-async def _chunks(data: bytes) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), CHUNK_BYTES):
-        yield data[start : start + CHUNK_BYTES]
+Content = bytes | bytearray | memoryview | AsyncIterator[bytes] | BinaryIO
+
+
+async def _chunks(data: bytes | bytearray | memoryview) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), CHUNK_BYTES):
+        yield bytes(view[start : start + CHUNK_BYTES])
+
+
+async def _file_chunks(file: BinaryIO) -> AsyncIterator[bytes]:
+    with contextlib.suppress(OSError, ValueError):
+        file.seek(0)  # the seed rewinds too: a buffer just written is at its end
+    while chunk := await asyncio.to_thread(file.read, CHUNK_BYTES):
+        yield chunk
+
+
+def _as_chunks(content: Content) -> AsyncIterator[bytes]:
+    if isinstance(content, bytes | bytearray | memoryview):
+        return _chunks(content)
+    if hasattr(content, "read"):
+        return _file_chunks(content)  # type: ignore[arg-type]
+    if hasattr(content, "__aiter__"):
+        return content
+    raise InvalidInput(f"Asset content must be bytes or a file, not {type(content).__name__}")
 
 
 class ProcessingContext:
@@ -47,15 +69,26 @@ class ProcessingContext:
         self,
         name: str | None,
         content_type: str | None,
-        content: bytes | AsyncIterator[bytes],
-        *,
-        node_id: str | None = None,
+        content: Content | None = None,
         parent_id: str | UUID | None = None,
+        instructions: Content | None = None,
+        node_id: str | None = None,
+        *,
         metadata: Any = None,
         derived_from: Sequence[str | UUID] = (),
     ) -> Asset:
-        """Store content as an asset of this job and workflow (the same path uploads take)."""
-        chunks = _chunks(content) if isinstance(content, bytes) else content
+        """Store content as an asset of this job and workflow (the same path uploads take).
+
+        The arguments are the seed's (nodetool's), in its order: `content` may be bytes, an
+        async iterator of bytes or a binary file object (read in chunks); `instructions` is
+        its older name for `content`. A `parent_id` equal to the user's id is the top level.
+        """
+        source = content if content is not None else instructions
+        if source is None:
+            raise InvalidInput("Asset content is required")
+        if parent_id is not None and str(parent_id) == str(self.user.id):
+            parent_id = None
+        chunks = _as_chunks(source)
         return await self.services.assets.create_asset(
             owner=self.user,
             content=chunks,
@@ -72,35 +105,29 @@ class ProcessingContext:
     async def get_asset(self, asset_id: str | UUID) -> Asset:
         return await self.services.assets.get(owner=self.user, asset_id=asset_id)
 
-    async def _all(self, **tracking: str | None) -> list[Asset]:
-        found: list[Asset] = []
-        cursor: str | None = None
-        while len(found) < MAX_LISTED_ASSETS:
-            page, cursor = await self.services.assets.paginate(
-                user_id=self.user.id, limit=100, cursor=cursor, **tracking
-            )
-            found.extend(page)
-            if cursor is None:
-                break
-        return found
+    async def _all(self, where: AssetFilter) -> list[Asset]:
+        assets = self.services.assets.iter_assets(
+            owner=self.user, where=where, limit=MAX_LISTED_ASSETS
+        )
+        return [asset async for asset in assets]
 
     async def get_assets_by_node(self, node_id: str) -> list[Asset]:
         """Every asset a node produced, in any job (newest first)."""
-        return await self._all(node_id=node_id)
+        return await self._all(AssetFilter(node_id=node_id))
 
     async def get_assets_by_job(self, job_id: str | None = None) -> list[Asset]:
         """Every asset of a job, this one by default (newest first)."""
         job_id = job_id or self.job_id
         if job_id is None:
             raise InvalidInput("No job id given and this context runs no job")
-        return await self._all(job_id=job_id)
+        return await self._all(AssetFilter(job_id=job_id))
 
     async def get_assets_by_workflow(self, workflow_id: str | None = None) -> list[Asset]:
         """Every asset of a workflow, this job's by default (newest first)."""
         workflow_id = workflow_id or self.workflow_id
         if workflow_id is None:
             raise InvalidInput("No workflow id given and this job runs no stored workflow")
-        return await self._all(workflow_id=workflow_id)
+        return await self._all(AssetFilter(workflow_id=workflow_id))
 
     async def asset_bytes(self, ref: AssetRef | str | UUID) -> bytes:
         """The content of a reference: its bytes in hand, or those of the stored asset."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,15 +38,21 @@ class Executor:
     def __init__(
         self,
         *,
-        services: Services,
+        services: Callable[[], Services],
         registry: NodeRegistry | None = None,
         max_parallel_nodes: int = DEFAULT_MAX_PARALLEL_NODES,
     ) -> None:
-        self.services = services
+        # A provider, not the object: the executor is injected into JobService while the
+        # services it will run jobs with are being built (server/app.py build_services).
+        self._services = services
         self.registry = registry if registry is not None else NodeRegistry.discover()
         self.max_parallel_nodes = max_parallel_nodes
         self._running: dict[str, _Running] = {}
         self._stopping = False
+
+    @property
+    def services(self) -> Services:
+        return self._services()
 
     def validate(self, graph: dict[str, Any]) -> None:
         parse_graph(graph, self.registry)

@@ -107,12 +107,14 @@ def parse_graph(raw: Any, registry: NodeRegistry) -> Graph:
         raise InvalidInput("Invalid workflow: `nodes` and `edges` must be lists")
     problems = _Problems()
     nodes = _parse_nodes(raw_nodes, registry, problems)
-    edges = _parse_edges(raw_edges, nodes, problems)
-    problems.raise_if_any()
+    # Inputs that a broken edge meant to feed: already reported, not "missing" as well.
+    aimed: set[tuple[str, str]] = set()
+    edges = _parse_edges(raw_edges, nodes, problems, aimed)
+    # Values are checked on whatever parsed, so one answer lists every problem at once.
     incoming: dict[str, list[Edge]] = defaultdict(list)
     for edge in edges:
         incoming[edge.target].append(edge)
-    _check_inputs(nodes, incoming, problems)
+    _check_inputs(nodes, incoming, problems, aimed)
     _check_names(nodes, problems)
     order = _topological_order(nodes, edges, problems)
     problems.raise_if_any()
@@ -159,7 +161,10 @@ def _handle(raw: dict[str, Any], camel: str, snake: str) -> Any:
 
 
 def _parse_edges(
-    raw_edges: list[Any], nodes: dict[str, GraphNode], problems: _Problems
+    raw_edges: list[Any],
+    nodes: dict[str, GraphNode],
+    problems: _Problems,
+    aimed: set[tuple[str, str]],
 ) -> list[Edge]:
     edges: list[Edge] = []
     for position, raw in enumerate(raw_edges):
@@ -169,6 +174,8 @@ def _parse_edges(
         source, target = raw.get("source"), raw.get("target")
         source_handle = _handle(raw, "sourceHandle", "source_handle")
         target_handle = _handle(raw, "targetHandle", "target_handle")
+        if isinstance(target, str) and isinstance(target_handle, str):
+            aimed.add((target, target_handle.split(".", 1)[0]))
         where = f"edge {source!r} -> {target!r}"
         source_node = nodes.get(source) if isinstance(source, str) else None
         target_node = nodes.get(target) if isinstance(target, str) else None
@@ -212,7 +219,10 @@ def _parse_edges(
 
 
 def _check_inputs(
-    nodes: dict[str, GraphNode], incoming: dict[str, list[Edge]], problems: _Problems
+    nodes: dict[str, GraphNode],
+    incoming: dict[str, list[Edge]],
+    problems: _Problems,
+    aimed: set[tuple[str, str]],
 ) -> None:
     for node in nodes.values():
         fields = node.node_class.model_fields
@@ -237,6 +247,8 @@ def _check_inputs(
                 if location in connected:
                     continue
                 if detail["type"] == "missing":
+                    if (node.id, location) in aimed:
+                        continue
                     if any(h.startswith(location + ".") for h in keyed):
                         continue
                     problems.add(

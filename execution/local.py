@@ -25,8 +25,8 @@ async def run_to_completion(
     on_event: Callable[[NodeEvent], None] | None = None,
 ) -> Job:
     """Start the job, report each node event, and return the job in its final state."""
-    executor = Executor(services=services)
-    services.jobs.executor = executor
+    executor = services.jobs.executor
+    assert isinstance(executor, Executor), "run_to_completion runs jobs in this process"
     job_id = job_id or str(new_id())
     topic = node_topic(job_id)
     try:

@@ -56,10 +56,11 @@ def to_json(value: Any, asset: Callable[[AssetRef], Any] = ref_json, *, _depth: 
 
 
 async def render_outputs(values: dict[str, Any], *, services: Services, owner: User) -> Any:
-    """Job outputs, with each asset as {id, url, contentType}.
+    """Job outputs as stored: each asset as {type, id, contentType}, never a link.
 
-    Only the owner's assets get a URL: a signed URL grants access to anyone holding it, and a
-    graph may name any id.
+    Links are made when the outputs are read (schema/jobs.py), for the reader's own assets
+    only: a stored link would outlive its signature, and a graph may name any id. The
+    content type of the owner's assets is taken from their rows.
     """
     ids: list[UUID] = []
     for _, ref in find_refs(values):
@@ -75,15 +76,10 @@ async def render_outputs(values: dict[str, Any], *, services: Services, owner: U
     def asset(ref: AssetRef) -> dict[str, Any]:
         row = by_id.get(ref.asset_id or "")
         if row is None:
-            rendered = {**ref_json(ref), "url": None}
+            rendered = ref_json(ref)
             if ref.asset_id is None and ref.data is not None:
                 rendered["size"] = len(ref.data)
             return rendered
-        return {
-            "type": ref.kind,
-            "id": str(row.id),
-            "url": services.signer.sign(f"/assets/{row.id}/content"),
-            "contentType": row.content_type,
-        }
+        return {"type": ref.kind, "id": str(row.id), "contentType": row.content_type}
 
     return to_json(values, asset)

@@ -1,15 +1,17 @@
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import AddValidationRules, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
 from schema.context import Info
-from schema.errors import ErrorCodes, ParserCache, error_code
 from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
 from schema.nodes import Node
 from schema.scalars import SCALAR_OVERRIDES
+from schema.validation import LimitedValidation, ParserCache, QueryLimits
 from schema.workflows import Workflow, WorkflowMutations, WorkflowQueries
 from services.errors import NotFound
 
@@ -44,21 +46,25 @@ class Subscription(AssetSubscriptions, JobSubscriptions):
     pass
 
 
+DEFAULT_LIMITS = QueryLimits()
+
+
 class TroveSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected errors are the client's business, and ErrorCodes logs unexpected ones
-        # with the request id; strawberry's default would log every one with a traceback.
-        for error in errors:
-            if error_code(error) is None:
-                super().process_errors([error], execution_context)
+        # Expected errors are the client's business; the server's edge (server/edge.py)
+        # logs unexpected ones with the request id. Strawberry's default would log every
+        # error with a traceback.
+        return
 
 
-def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
-    # One limiter for the schema's lifetime: its rule class is part of the validation
-    # cache key, and a fresh limiter per request would make every lookup a miss.
-    depth_rules = QueryDepthLimiter(max_depth=max_depth).validation_rules
+def build_schema(
+    *,
+    limits: QueryLimits = DEFAULT_LIMITS,
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """The schema; `extensions` come first (the server passes its error edge there)."""
     return TroveSchema(
         query=Query,
         mutation=Mutation,
@@ -67,9 +73,8 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
-            ErrorCodes,
-            lambda: AddValidationRules(depth_rules),
+            *extensions,
+            lambda: LimitedValidation(limits),
             lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
         ],
     )

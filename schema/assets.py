@@ -68,8 +68,7 @@ class Asset(Node):
 
     @strawberry.field(description="Where the content can be downloaded (supports HTTP Range).")
     def url(self, info: Info) -> str:
-        context = info.context
-        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/content"))
+        return info.context.asset_url(self.id)
 
     @strawberry.field(
         description="A small preview image for images (and video where supported); null otherwise."
@@ -78,7 +77,7 @@ class Asset(Node):
         context = info.context
         if not context.services.thumbnails.previewable(self.content_type):
             return None
-        return context.absolute(context.services.signer.sign(f"/assets/{self.id}/thumbnail"))
+        return context.asset_url(self.id, "thumbnail")
 
     @strawberry.field
     async def parent(self, info: Info) -> "Asset | None":
@@ -286,9 +285,8 @@ class AssetQueries:
         ]
 
 
-async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
-    row = await info.context.services.assets.create_asset(
-        owner=info.context.user,
+def _new_asset(input: CreateAssetInput) -> asset_service.NewAsset:
+    return asset_service.NewAsset(
         content=upload_content(input.file),
         name=input.name if input.name is not None else upload_filename(input.file),
         content_type=input.content_type or upload_content_type(input.file),
@@ -298,7 +296,6 @@ async def _create_one(info: Info, input: CreateAssetInput) -> Asset:
         parent_id=input.parent_id,
         metadata=input.metadata,
     )
-    return Asset.from_model(row)
 
 
 @strawberry.type
@@ -307,11 +304,19 @@ class AssetMutations:
         description="Upload a file (GraphQL multipart request spec) and record it as an asset."
     )
     async def create_asset(self, info: Info, input: CreateAssetInput) -> Asset:
-        return await _create_one(info, input)
+        (row,) = await info.context.services.assets.create_assets(
+            owner=info.context.user, items=[_new_asset(input)]
+        )
+        return Asset.from_model(row)
 
-    @strawberry.mutation(description="Upload several files in one request.")
+    @strawberry.mutation(
+        description="Upload several files in one request: all are stored, or none is."
+    )
     async def create_assets(self, info: Info, inputs: list[CreateAssetInput]) -> list[Asset]:
-        return [await _create_one(info, one) for one in inputs]
+        rows = await info.context.services.assets.create_assets(
+            owner=info.context.user, items=[_new_asset(one) for one in inputs]
+        )
+        return [Asset.from_model(row) for row in rows]
 
     @strawberry.mutation
     async def create_folder(self, info: Info, input: CreateFolderInput) -> Asset:

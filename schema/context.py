@@ -11,6 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 import models
 from services.errors import Unauthenticated
 from services.runtime import Services
+from services.urls import AssetLink, asset_url
 
 
 class AssetByIdLoader(DataLoader[UUID, models.Asset | None]):
@@ -64,8 +65,9 @@ class Context:
             )
         return self._loaders
 
-    def absolute(self, path_with_query: str) -> str:
-        return self.base_url + path_with_query
+    def asset_url(self, asset_id: str | UUID, link: AssetLink = "content") -> str:
+        """A signed link for an asset the caller loaded through an owner-scoped read."""
+        return asset_url(self.services.signer, self.base_url, asset_id, link)
 
 
 Info = StrawberryInfo[Context, None]

@@ -1,6 +1,8 @@
-from collections.abc import AsyncGenerator
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
@@ -49,9 +51,8 @@ class Job(Node):
         description="Final outputs of the workflow's output nodes, with assets as {id, url, "
         "contentType}."
     )
-    def outputs(self, info: Info) -> JSON | None:
-        # Stored URLs expire; every read signs fresh, absolute ones.
-        return JSON(_with_fresh_urls(self._outputs, info.context))
+    async def outputs(self, info: Info) -> JSON | None:
+        return JSON(await _with_links(self._outputs, info.context))
 
     @strawberry.field
     async def assets(
@@ -70,16 +71,60 @@ class Job(Node):
         return asset_connection(page)
 
 
-def _with_fresh_urls(value: Any, context: Context) -> Any:
+# Job outputs store each asset as {type, id, contentType} (execution/outputs.py); older rows
+# also carried a url. Any other dict is the workflow's own data and is returned untouched.
+_ASSET_REF_KEYS = frozenset({"type", "id", "contentType", "url", "size"})
+
+
+def _is_asset_ref(value: dict[str, Any]) -> bool:
+    return (
+        isinstance(value.get("type"), str)
+        and "id" in value
+        and "contentType" in value
+        and value.keys() <= _ASSET_REF_KEYS
+    )
+
+
+def _asset_refs(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, list):
-        return [_with_fresh_urls(item, context) for item in value]
-    if not isinstance(value, dict):
-        return value
-    fresh = {key: _with_fresh_urls(item, context) for key, item in value.items()}
-    asset_id = value.get("id")
-    if isinstance(asset_id, str) and isinstance(value.get("url"), str):
-        fresh["url"] = context.absolute(context.services.signer.sign(f"/assets/{asset_id}/content"))
-    return fresh
+        for item in value:
+            yield from _asset_refs(item)
+    elif isinstance(value, dict):
+        if _is_asset_ref(value):
+            yield value
+        else:
+            for item in value.values():
+                yield from _asset_refs(item)
+
+
+async def _with_links(outputs: Any, context: Context) -> Any:
+    """The outputs with a fresh link for each asset the caller owns, and `url: null` for any
+    other id: a graph may name any id, and a signed link would hand out its bytes."""
+    ids: set[UUID] = set()
+    for ref in _asset_refs(outputs):
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            ids.add(UUID(ref["id"]))
+    owned: dict[str, models.Asset] = {}
+    if ids:
+        rows = await context.loaders.asset_by_id.load_many(list(ids))
+        owned = {str(row.id): row for row in rows if row is not None}
+
+    def render(value: Any) -> Any:
+        if isinstance(value, list):
+            return [render(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if not _is_asset_ref(value):
+            return {key: render(item) for key, item in value.items()}
+        row = owned.get(str(value["id"]))
+        rendered = {**value, "url": None}
+        if row is not None:
+            rendered["contentType"] = row.content_type
+            if not row.is_folder:
+                rendered["url"] = context.asset_url(row.id)
+        return rendered
+
+    return render(outputs)
 
 
 def job_connection(page: object) -> Connection[Job]:

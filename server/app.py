@@ -13,8 +13,10 @@ from starlette.routing import Route, WebSocketRoute
 from execution.executor import Executor
 from models import db
 from schema import build_schema
+from schema.validation import QueryLimits
 from server.auth import Authenticator
 from server.content import ContentRoutes
+from server.edge import Admission, GraphQLErrors, RequestIds, respond_to
 from server.graphiql import DEFAULT_NODE_MODULES, GraphiQLPage
 from server.graphql import TroveGraphQL
 from server.limits import BodySizeLimit
@@ -47,18 +49,24 @@ def build_services(settings: Settings) -> Services:
     storage = LocalBlobStorage(settings.storage_dir)
     broker = InProcessBroker()
     workflows = WorkflowService()
-    return Services(
+    # Injected into JobService now; it reads `services` only when a job starts.
+    executor = Executor(services=lambda: services)
+    services = Services(
         assets=AssetService(
             storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
         ),
         workflows=workflows,
-        jobs=JobService(broker=broker, workflows=workflows),
+        jobs=JobService(broker=broker, workflows=workflows, executor=executor),
         broker=broker,
         signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
         thumbnails=ThumbnailService(
-            storage=storage, cache_dir=settings.data_dir / "cache" / "thumbnails"
+            storage=storage,
+            cache_dir=settings.data_dir / "cache" / "thumbnails",
+            max_pixels=settings.thumbnail_max_pixels,
+            max_concurrent=settings.thumbnail_concurrency,
         ),
     )
+    return services
 
 
 async def _collect_garbage(services: Services) -> None:
@@ -76,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
     authenticator = Authenticator(mode=settings.auth)
+    admission = Admission(authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -90,8 +99,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             interrupted = await services.jobs.fail_interrupted()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
-            executor = Executor(services=services)
-            services.jobs.executor = executor
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             try:
@@ -99,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 sweeper.cancel()
                 await asyncio.gather(sweeper, return_exceptions=True)
-                await executor.shutdown()
+                await services.jobs.executor.shutdown()
         finally:
             await db.disconnect()
 
@@ -112,9 +119,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     graphiql.log_mode()
     graphql = TroveGraphQL(
-        build_schema(max_depth=settings.query_depth_limit),
+        build_schema(
+            limits=QueryLimits(
+                max_depth=settings.query_depth_limit,
+                max_aliases=settings.query_max_aliases,
+                max_root_fields=settings.query_max_root_fields,
+                max_tokens=settings.query_max_tokens,
+                max_cost=settings.query_max_cost,
+            ),
+            extensions=[GraphQLErrors],
+        ),
         services=services,
-        authenticator=authenticator,
+        admission=admission,
         settings=settings,
         graphiql=graphiql,
         persisted_queries=PersistedQueryCache(max_entries=settings.persisted_query_cache_size),
@@ -122,8 +138,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Browsers skip CORS for WebSockets; the same origins may open subscriptions.
         allowed_origins=settings.cors_origins,
     )
-    content = ContentRoutes(services=services, authenticator=authenticator)
-    rest = RestRoutes(services=services, authenticator=authenticator, settings=settings)
+    content = ContentRoutes(services=services, admission=admission)
+    rest = RestRoutes(services=services, admission=admission, settings=settings)
     middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
     if settings.cors_origins:
         # Outermost, so refusals (401, 413) also carry the headers a page needs to read them.
@@ -137,6 +153,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 expose_headers=CORS_EXPOSED_HEADERS,
             ),
         )
+    # Outermost of all: every response, refusals included, carries its request id.
+    middleware.insert(0, Middleware(RequestIds))
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        return respond_to(request, error)
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -147,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *rest.routes(),
         ],
         middleware=middleware,
+        exception_handlers={Exception: unexpected},
         lifespan=lifespan,
     )
     app.state.services = services

@@ -1,8 +1,9 @@
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -61,10 +62,23 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts)
 
 
+class _RequestIdDefault(logging.Filter):
+    """Lines logged outside a request show `-` (server/edge.py sets the id inside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return True
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RequestIdDefault())
 
 
 @main.command()
@@ -112,6 +126,48 @@ def token_create(user_name: str) -> None:
     created = with_database(load_settings(), create)
     click.echo(f"Token for '{user_name}' (shown once; send as `Authorization: Bearer ...`):")
     click.echo(created)
+
+
+@token.command("list")
+@click.option("--user", "user_name", default=None, help="Only this user's tokens.")
+def token_list(user_name: str | None) -> None:
+    """List API tokens: id, user, creation time and a fingerprint (never the token)."""
+    from services import users
+
+    async def tokens(_: list[str]) -> list[users.TokenInfo]:
+        return await users.list_tokens(user_name=user_name)
+
+    found = with_database(load_settings(), tokens)
+    if not found:
+        click.echo("no tokens")
+    for info in found:
+        created = info.created_at.isoformat(timespec="seconds")
+        click.echo(f"{info.id}  {info.user_name}  {created}  sha256:{info.fingerprint}")
+
+
+@token.command("revoke")
+@click.argument("token_or_id")
+def token_revoke(token_or_id: str) -> None:
+    """Revoke a token, named by its id (or a unique start of it) or by the token itself."""
+    from services import users
+    from services.errors import TroveError
+
+    async def revoke(_: list[str]) -> users.TokenInfo:
+        return await users.revoke_token(token_or_id=token_or_id)
+
+    try:
+        info = with_database(load_settings(), revoke)
+    except TroveError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"revoked {info.id} ({info.user_name}); requests with it now get 401")
+
+
+@main.command()
+def secret() -> None:
+    """Print a fresh random TROVE_SECRET_KEY (256 bits)."""
+    import secrets
+
+    click.echo(secrets.token_urlsafe(32))
 
 
 @main.command()
@@ -168,7 +224,9 @@ def run_workflow(
     from models import Asset, Job
     from server.app import build_services
     from services import users
+    from services.assets import AssetFilter, AssetOrder
     from services.errors import TroveError
+    from services.urls import asset_url
 
     try:
         document = json.loads(Path(workflow_file).read_text(encoding="utf-8"))
@@ -191,7 +249,11 @@ def run_workflow(
         elif event.status == "failed":
             click.echo(f"[{len(finished)}/{total}] FAILED  {label}: {event.error}", err=True)
 
-    async def go(_: list[str]) -> tuple[Job, list[Asset]]:
+    # Links a user can open: on TROVE_PUBLIC_URL, or where `trove serve` listens.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    base = settings.public_url or f"http://{host}:{settings.port}"
+
+    async def go(_: list[str]) -> tuple[Job, Any, list[tuple[Asset, str]]]:
         services = build_services(settings)
         owner = await users.get_or_create_user(name=user_name)
         job = await run_to_completion(
@@ -202,34 +264,67 @@ def run_workflow(
             job_id=job_id,
             on_event=show,
         )
-        assets: list[Asset] = []
-        cursor = None
-        while True:
-            page, cursor = await services.assets.paginate(
-                user_id=owner.id, job_id=job.id, cursor=cursor
-            )
-            assets.extend(page)
-            if cursor is None:
-                break
-        return job, assets
+        saved = services.assets.iter_assets(
+            owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
+        )
+        assets = [(asset, asset_url(services.signer, base, asset.id)) async for asset in saved]
+        outputs = await _outputs_with_links(job.outputs, services, owner, base)
+        return job, outputs, assets
 
     try:
-        job, assets = with_database(settings, go)
+        job, outputs, assets = with_database(settings, go)
     except TroveError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"Job {job.id}: {job.status}")
     if job.error:
         click.echo(f"Error: {job.error}", err=True)
-    if job.outputs is not None:
-        click.echo("Outputs: " + json.dumps(job.outputs, indent=2))
+    if outputs is not None:
+        click.echo("Outputs: " + json.dumps(outputs, indent=2))
     click.echo(f"Saved assets: {len(assets)}")
-    for asset in reversed(assets):
+    for asset, url in assets:
         click.echo(
             f"  {asset.id}  {asset.name}  {asset.content_type}  {asset.size} bytes  "
             f"node {asset.node_id}"
         )
+        click.echo(f"    {url}")
     if job.status != "COMPLETED":
         sys.exit(1)
+
+
+async def _outputs_with_links(outputs: Any, services: Any, owner: Any, base: str) -> Any:
+    """Job outputs with an absolute, signed `url` for each asset the job's user owns."""
+    from uuid import UUID
+
+    from services.urls import asset_url
+
+    ids: list[UUID] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("id"), str) and "contentType" in value:
+                with contextlib.suppress(ValueError):
+                    ids.append(UUID(value["id"]))
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(outputs)
+    owned = await services.assets.get_many(owner_id=owner.id, ids=ids) if ids else {}
+    owned_ids = {str(key) for key in owned}
+
+    def link(value: Any) -> Any:
+        if isinstance(value, dict):
+            linked = {key: link(item) for key, item in value.items()}
+            if value.get("id") in owned_ids and "contentType" in value:
+                linked["url"] = asset_url(services.signer, base, value["id"])
+            return linked
+        if isinstance(value, list):
+            return [link(item) for item in value]
+        return value
+
+    return link(outputs)
 
 
 @main.command("nodes")

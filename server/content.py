@@ -1,16 +1,17 @@
 """Asset bytes over HTTP: streaming, Range, ETag, and safe headers for active content."""
 
 import re
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 import models
-from server.auth import Authenticator
-from services.content_types import ACTIVE_TYPES
-from services.errors import Forbidden, NotFound, TroveError
+from server.edge import Admission, respond_to
+from services.content_types import is_passive
+from services.errors import Forbidden, NotFound
 from services.runtime import Services
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -23,10 +24,6 @@ def _disposition(kind: str, name: str) -> str:
         name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"
     )
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _error(error: TroveError) -> JSONResponse:
-    return JSONResponse({"error": error.message, "code": error.code}, status_code=error.http_status)
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
@@ -50,15 +47,34 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 class ContentRoutes:
-    def __init__(self, *, services: Services, authenticator: Authenticator) -> None:
+    def __init__(self, *, services: Services, admission: Admission) -> None:
         self.services = services
-        self.authenticator = authenticator
+        self.admission = admission
 
     def routes(self) -> list[Route]:
         return [
-            Route("/assets/{asset_id}/content", self.content, methods=["GET", "HEAD"]),
-            Route("/assets/{asset_id}/thumbnail", self.thumbnail, methods=["GET", "HEAD"]),
+            Route(
+                "/assets/{asset_id}/content", self._guarded(self.content), methods=["GET", "HEAD"]
+            ),
+            Route(
+                "/assets/{asset_id}/thumbnail",
+                self._guarded(self.thumbnail),
+                methods=["GET", "HEAD"],
+            ),
         ]
+
+    def _guarded(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ClientDisconnect:
+                raise
+            except Exception as error:
+                return respond_to(request, error)
+
+        return endpoint
 
     async def _asset(self, request: Request) -> models.Asset:
         """The asset, if the URL's signature or the caller's credentials allow it."""
@@ -70,16 +86,15 @@ class ContentRoutes:
             ):
                 raise Forbidden("This link is invalid or has expired")
             return await self.services.assets.get_unscoped(asset_id=asset_id)
-        user = await self.authenticator.from_headers(request.headers)
+        user = await self.admission.user(request)
         return await self.services.assets.get(owner=user, asset_id=asset_id)
 
     async def content(self, request: Request) -> Response:
-        try:
-            asset = await self._asset(request)
-            if asset.is_folder:
-                raise NotFound("A folder has no content")
-        except TroveError as error:
-            return _error(error)
+        asset = await self._asset(request)
+        if asset.is_folder:
+            raise NotFound("A folder has no content")
+        # Before any header goes out: a lost blob is an error status, not a dropped stream.
+        await self.services.assets.require_content(asset)
         etag = f'"{asset.sha256}"'
         headers = {
             "ETag": etag,
@@ -88,12 +103,12 @@ class ContentRoutes:
             "X-Content-Type-Options": "nosniff",
         }
         content_type = asset.content_type
-        if content_type in ACTIVE_TYPES or content_type.startswith("text/html"):
+        if is_passive(content_type):
+            headers["Content-Disposition"] = _disposition("inline", asset.name)
+        else:
             # Never run uploaded markup or script with our origin's authority.
             headers["Content-Disposition"] = _disposition("attachment", asset.name)
             headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        else:
-            headers["Content-Disposition"] = _disposition("inline", asset.name)
         if content_type.startswith("text/") and "charset" not in content_type:
             content_type += "; charset=utf-8"
 
@@ -124,11 +139,9 @@ class ContentRoutes:
         return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
 
     async def thumbnail(self, request: Request) -> Response:
-        try:
-            asset = await self._asset(request)
-            image = await self.services.thumbnails.thumbnail(asset)
-        except TroveError as error:
-            return _error(error)
+        asset = await self._asset(request)
+        await self.services.assets.require_content(asset)
+        image = await self.services.thumbnails.thumbnail(asset)
         return Response(
             image,
             media_type="image/webp",

@@ -3,13 +3,12 @@ GraphQL-over-HTTP media types and status codes, and automatic persisted queries.
 
 import contextlib
 import json
-import uuid
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -23,39 +22,18 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from schema.context import Context
 from schema.uploads import StagedUpload
-from server.auth import Authenticator
+from server.edge import Admission, error_response, essence, request_id, respond_to
 from server.graphiql import GraphiQLPage
+from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, file_chunks, read_field
 from server.persisted_queries import PersistedQueryCache, PersistedQueryError
 from server.settings import Settings
 from services.errors import TroveError
 from services.runtime import Services
 
-PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 ACCEPTED_CONTENT_TYPES = ("application/json", "multipart/form-data")
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex[:16]
-
-
-def _essence(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def is_simple_cross_site_capable(request: Request) -> bool:
-    """Multipart is a content type a browser form may POST cross-site without preflight."""
-    return _essence(request.headers.get("content-type", "")) in (
-        "multipart/form-data",
-        "application/x-www-form-urlencoded",
-        "text/plain",
-    )
-
-
-def has_preflight_header(request: Request) -> bool:
-    return any(request.headers.get(name, "").strip() for name in PREFLIGHT_HEADERS)
 
 
 def response_media_type(accept: str | None) -> str:
@@ -81,11 +59,6 @@ def response_media_type(accept: str | None) -> str:
             # Among equal q values the client's own order decides.
             candidates.append((q, -position, media))
     return max(candidates)[2] if candidates else APPLICATION_JSON
-
-
-def error_body(message: str, code: str) -> dict[str, Any]:
-    # No `data` entry: the GraphQL spec leaves it out when execution never started.
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 def _code_for_status(status: int) -> str:
@@ -119,7 +92,7 @@ class TroveGraphQL(GraphQL[Context, None]):
         self,
         *args: Any,
         services: Services,
-        authenticator: Authenticator,
+        admission: Admission,
         settings: Settings,
         graphiql: GraphiQLPage | None = None,
         persisted_queries: PersistedQueryCache | None = None,
@@ -127,7 +100,8 @@ class TroveGraphQL(GraphQL[Context, None]):
     ):
         super().__init__(*args, **kwargs)
         self.services = services
-        self.authenticator = authenticator
+        self.admission = admission
+        self.authenticator = admission.authenticator
         self.settings = settings
         self.graphiql = graphiql
         self.persisted_queries = persisted_queries or PersistedQueryCache(max_entries=1000)
@@ -139,59 +113,45 @@ class TroveGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive)
         request.state.media_type = response_media_type(request.headers.get("accept"))
         request.state.request_error = None
-        response = await self._admit(request)
-        if response is None:
-            try:
-                response = await self.run(request)
-                self._finish(request, response)
-            except HTTPException as error:
-                response = self._http_error(request, error)
-            except PersistedQueryError as error:
-                status = 400
-                if not error.invalid_parameters and request.state.media_type == APPLICATION_JSON:
-                    status = 200
-                response = self._error(request, error.message, error.code, status)
-            except TroveError as error:
-                response = self._error(request, error.message, error.code, error.http_status)
-            finally:
-                # Uploads no resolver took (a failed operation, an unused file) go now.
-                for staged in getattr(request.state, "staged_uploads", ()):
-                    await self.services.assets.discard_upload(staged.blob)
-                await request.close()
+        try:
+            await self._admit(request)
+            response = await self.run(request)
+            self._finish(request, response)
+        except HTTPException as error:
+            response = self._http_error(request, error)
+        except PersistedQueryError as error:
+            status = 400
+            if not error.invalid_parameters and request.state.media_type == APPLICATION_JSON:
+                status = 200
+            response = error_response(request, status, error.code, error.message)
+        except (BodyTooLarge, ClientDisconnect):
+            raise  # BodySizeLimit answers 413; a gone client needs no answer
+        except Exception as error:
+            response = respond_to(request, error)
+        finally:
+            # Uploads no resolver took (a failed operation, an unused file) go now.
+            for staged in getattr(request.state, "staged_uploads", ()):
+                await self.services.assets.discard_upload(staged.blob)
+            await request.close()
         await response(scope, receive, send)
-
-    def _error(
-        self,
-        request: Request,
-        message: str,
-        code: str,
-        status: int,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        return JSONResponse(
-            error_body(message, code),
-            status_code=status,
-            headers=headers,
-            media_type=request.state.media_type,
-        )
 
     def _http_error(self, request: Request, error: HTTPException) -> Response:
         if isinstance(error.__cause__, InvalidOperationTypeError) and request.method == "GET":
             # GET must stay safe: a link or prefetch must never change anything.
-            return self._error(
+            return error_response(
                 request,
-                f"{error.reason}: send mutations with POST",
-                "BAD_USER_INPUT",
                 405,
+                "BAD_USER_INPUT",
+                f"{error.reason}: send mutations with POST",
                 headers={"Allow": "POST"},
             )
-        return self._error(
-            request, error.reason, _code_for_status(error.status_code), error.status_code
+        return error_response(
+            request, error.status_code, _code_for_status(error.status_code), error.reason
         )
 
     def _finish(self, request: Request, response: Response) -> None:
         """Label a GraphQL result with the negotiated media type and the spec's status."""
-        if _essence(response.headers.get("content-type", "")) != APPLICATION_JSON:
+        if essence(response.headers.get("content-type", "")) != APPLICATION_JSON:
             return  # GraphiQL's page or a stream
         media_type = request.state.media_type
         response.headers["content-type"] = media_type
@@ -201,39 +161,19 @@ class TroveGraphQL(GraphQL[Context, None]):
         elif kind == "request" and media_type == GRAPHQL_RESPONSE_JSON:
             response.status_code = 400
 
-    async def _admit(self, request: Request) -> Response | None:
-        request.state.request_id = new_request_id()
+    async def _admit(self, request: Request) -> None:
+        """The shared admission checks (server/edge.py); raises what refuses the request."""
         if request.method == "POST":
-            if _essence(request.headers.get("content-type", "")) not in ACCEPTED_CONTENT_TYPES:
-                return self._error(
-                    request,
-                    "Send the operation as application/json (or multipart/form-data for uploads)",
-                    "UNSUPPORTED_MEDIA_TYPE",
-                    415,
-                )
-            if is_simple_cross_site_capable(request) and not has_preflight_header(request):
-                return self._error(
-                    request,
-                    "This request could be a cross-site request forgery: multipart "
-                    "requests need a non-empty `Apollo-Require-Preflight` or "
-                    "`X-Apollo-Operation-Name` header.",
-                    "BAD_USER_INPUT",
-                    400,
-                )
+            self.admission.require_content_type(
+                request,
+                ACCEPTED_CONTENT_TYPES,
+                "Send the operation as application/json (or multipart/form-data for uploads)",
+            )
+            self.admission.require_no_forgery(request)
         if self.should_render_graphql_ide(StarletteRequestAdapter(request)):
             request.state.user = None
-            return None
-        try:
-            request.state.user = await self.authenticator.from_headers(request.headers)
-        except TroveError as error:
-            return self._error(
-                request,
-                error.message,
-                error.code,
-                error.http_status,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return None
+            return
+        request.state.user = await self.admission.user(request)
 
     def encode_json(self, data: object) -> str:
         # orjson: several times faster than json.dumps on a page of assets. Text, not
@@ -324,9 +264,9 @@ class TroveGraphQL(GraphQL[Context, None]):
         return body
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        rid = request_id(request)
         if isinstance(request, WebSocket):
             user = None
-            request_id = new_request_id()
             if request.headers.get("authorization") or self.authenticator.mode == "none":
                 try:
                     user = await self.authenticator.from_headers(request.headers)
@@ -334,14 +274,13 @@ class TroveGraphQL(GraphQL[Context, None]):
                     user = None
         else:
             user = request.state.user
-            request_id = request.state.request_id
         base_url = self.settings.external_base_url(request.base_url)
         return Context(
             request=request,
             response=response,
             authenticated_user=user,
             services=self.services,
-            request_id=request_id,
+            request_id=rid,
             base_url=base_url,
         )
 

@@ -1,8 +1,8 @@
 """Refuse request bodies over the upload limit before they reach disk."""
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.edge import refuse
 
 # Room for the multipart envelope and the GraphQL operation around the file bytes.
 ENVELOPE_BYTES = 1 << 20
@@ -17,29 +17,14 @@ class BodySizeLimit:
         self.app = app
         self.limit = max_body_bytes + ENVELOPE_BYTES
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"The request body is larger than {self.limit} bytes",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await refuse(
+            scope,
+            send,
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"The request body is larger than {self.limit} bytes",
         )
-        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -47,7 +32,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         received = 0
         started = False
@@ -71,4 +56,4 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, send)

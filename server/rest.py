@@ -5,12 +5,13 @@ size limits, storage) live in the services, exactly as for GraphQL.
 """
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from tempfile import SpooledTemporaryFile
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
@@ -18,23 +19,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import models
-from server.auth import Authenticator
-from server.graphql import has_preflight_header, new_request_id
+from models.asset import FOLDER_CONTENT_TYPE
+from server.edge import Admission, error_response, essence, respond_to
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
 from server.settings import Settings
-from services.assets import AssetFilter, Tracking
-from services.errors import InvalidInput, TroveError, UnsupportedMediaType
+from services.assets import HOME_FOLDER_NAME, AssetFilter, Tracking
+from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
 from services.runtime import Services
-
-logger = logging.getLogger("trove.rest")
+from services.urls import asset_url
 
 CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
 MAX_FIELDS = 16
+MAX_FORM_BYTES = 128 * 1024
 CREATE_FIELDS = ("name", "content_type", "node_id", "job_id", "workflow_id", "parent_id")
-UPDATE_FIELDS = ("name", "parent_id")
+# Everything nodetool's AssetUpdateRequest sends (`duration` and `size` are numbers).
+UPDATE_FIELDS = ("name", "parent_id", "content_type", "data")
+UPDATE_NUMBERS = ("duration", "size")
+# nodetool's upload form also carries these; the size is measured, the duration kept in metadata.
+CREATE_NUMBERS = ("duration", "size")
 # Routes take every method so that a wrong one still gets a JSON answer.
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -45,10 +50,6 @@ def _iso(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
 
 
 async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
@@ -63,6 +64,10 @@ async def _spool(events: AsyncIterator[tuple[str, Any]]) -> UploadFile:
         await upload.close()
         raise
     return upload
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _spooled_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -80,9 +85,11 @@ def _parse_object(raw: str | bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _fields(body: dict[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
+def _fields(
+    body: dict[str, Any], strings: tuple[str, ...], numbers: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The accepted keys that carry a value; null means 'not given', as in nodetool."""
-    accepted = (*strings, "metadata")
+    accepted = (*strings, *numbers, "metadata")
     unknown = sorted(k for k, value in body.items() if k not in accepted and value is not None)
     if unknown:
         raise InvalidInput(
@@ -92,15 +99,39 @@ def _fields(body: dict[str, Any], strings: tuple[str, ...]) -> dict[str, Any]:
     for key in strings:
         if key in given and not isinstance(given[key], str):
             raise InvalidInput(f"`{key}` must be a string")
+    for key in numbers:
+        value = given.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInput(f"`{key}` must be a number")
     return given
 
 
+def _with_duration(given: dict[str, Any], metadata: Any) -> Any:
+    """nodetool keeps an audio or video duration beside the metadata; Trove keeps it inside."""
+    if given.get("duration") is None:
+        return metadata
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidInput("`duration` needs `metadata` to be an object")
+    return {**(metadata or {}), "duration": given["duration"]}
+
+
+def _page_size(raw: str | None, default: int) -> int:
+    if not raw:
+        return default
+    try:
+        size = int(raw)
+    except ValueError as error:
+        raise InvalidInput("`page_size` must be an integer") from error
+    if size < 1:
+        raise InvalidInput("`page_size` must be at least 1")
+    # nodetool clients ask for up to 10000 at a time; `next` fetches the rest.
+    return min(size, MAX_PAGE_SIZE)
+
+
 class RestRoutes:
-    def __init__(
-        self, *, services: Services, authenticator: Authenticator, settings: Settings
-    ) -> None:
+    def __init__(self, *, services: Services, admission: Admission, settings: Settings) -> None:
         self.services = services
-        self.authenticator = authenticator
+        self.admission = admission
         self.settings = settings
 
     def routes(self) -> list[Route]:
@@ -115,10 +146,12 @@ class RestRoutes:
                 "DELETE": self.delete_asset,
             }
         )
+        search = self._dispatch({"GET": self.search_assets, "HEAD": self.search_assets})
         return [
             # nodetool clients post to the trailing-slash form; a redirect would drop the body.
             Route("/api/assets", collection, methods=ANY_METHOD),
             Route("/api/assets/", collection, methods=ANY_METHOD),
+            Route("/api/assets/search", search, methods=ANY_METHOD),
             Route("/api/assets/{asset_id}", item, methods=ANY_METHOD),
             Route("/api/{rest:path}", self._not_found, methods=ANY_METHOD),
         ]
@@ -129,40 +162,41 @@ class RestRoutes:
         async def endpoint(request: Request) -> Response:
             handler = handlers.get(request.method)
             if handler is None:
-                return _error_response(
-                    405, f"{request.method} is not allowed here", "BAD_USER_INPUT", Allow=allow
+                return error_response(
+                    request,
+                    405,
+                    "BAD_USER_INPUT",
+                    f"{request.method} is not allowed here",
+                    headers={"Allow": allow},
                 )
             return await self._guarded(handler, request)
 
         return endpoint
 
     async def _not_found(self, request: Request) -> Response:
-        return _error_response(404, f"No API route {request.url.path}", "NOT_FOUND")
+        return error_response(request, 404, "NOT_FOUND", f"No API route {request.url.path}")
 
     async def _guarded(self, handler: Handler, request: Request) -> Response:
         try:
             return await handler(request)
-        except TroveError as error:
-            headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else {}
-            return _error_response(error.http_status, error.message, error.code, **headers)
         except (BodyTooLarge, ClientDisconnect):
             raise  # BodySizeLimit answers 413; a gone client needs no answer
-        except Exception:
-            request_id = new_request_id()
-            logger.exception("unexpected error in REST request %s", request_id)
-            return _error_response(
-                500, f"Internal server error (request id {request_id})", "INTERNAL_SERVER_ERROR"
-            )
+        except Exception as error:
+            return respond_to(request, error)
 
     async def _user(self, request: Request) -> models.User:
-        return await self.authenticator.from_headers(request.headers)
+        return await self.admission.user(request)
 
     def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
         base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
+        owner_id = str(asset.owner_id)  # type: ignore[attr-defined]
+        previewable = self.services.thumbnails.previewable(asset.content_type)
         parent_id = asset.parent_id  # type: ignore[attr-defined]
+        duration = asset.metadata.get("duration") if isinstance(asset.metadata, dict) else None
         return {
             "id": str(asset.id),
+            "user_id": owner_id,
             "name": asset.name,
             "content_type": asset.content_type,
             "size": asset.size,
@@ -170,74 +204,145 @@ class RestRoutes:
             "node_id": asset.node_id,
             "job_id": asset.job_id,
             "workflow_id": asset.workflow_id,
-            "parent_id": str(parent_id) if parent_id else None,
+            # nodetool's form: the top level ("Home") is the parent whose id is the user's.
+            "parent_id": str(parent_id) if parent_id else owner_id,
             "metadata": asset.metadata,
+            "duration": duration if isinstance(duration, int | float) else None,
             "created_at": _iso(asset.created_at),
             "updated_at": _iso(asset.updated_at),
-            "get_url": None
-            if asset.is_folder
-            else base + signer.sign(f"/assets/{asset.id}/content"),
-            "thumb_url": base + signer.sign(f"/assets/{asset.id}/thumbnail")
-            if self.services.thumbnails.previewable(asset.content_type)
-            else None,
+            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
+            "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
         }
+
+    @staticmethod
+    def _home_json(user: models.User) -> dict[str, Any]:
+        """nodetool's virtual Home folder, whose id is the user's."""
+        return {
+            "id": str(user.id),
+            "user_id": str(user.id),
+            "name": HOME_FOLDER_NAME,
+            "content_type": FOLDER_CONTENT_TYPE,
+            "size": None,
+            "sha256": None,
+            "node_id": None,
+            "job_id": None,
+            "workflow_id": None,
+            "parent_id": "",
+            "metadata": None,
+            "duration": None,
+            "created_at": "",
+            "updated_at": "",
+            "get_url": None,
+            "thumb_url": None,
+        }
+
+    @staticmethod
+    def _folder_id(user: models.User, raw: str | None) -> str | None:
+        """A parent id from a nodetool client: its user id means the top level (None)."""
+        return None if not raw or raw == str(user.id) else raw
+
+    def _filter(self, user: models.User, params: Any, *, search: bool = False) -> AssetFilter:
+        tracking = {k: params.get(k) or None for k in ("node_id", "job_id", "workflow_id")}
+        content_type = params.get("content_type") or None
+        raw_parent = params.get("parent_id") or None
+        # As in nodetool, a listing with no filter at all is the Home folder.
+        unfiltered = raw_parent is None and content_type is None and not any(tracking.values())
+        home = raw_parent == str(user.id) or (unfiltered and not search)
+        return AssetFilter(
+            **tracking,
+            content_type=content_type,
+            parent_id=None if home else raw_parent,
+            top_level=home,
+        )
 
     # Endpoints ----------------------------------------------------------------------------
 
     async def list_assets(self, request: Request) -> Response:
         user = await self._user(request)
         params = request.query_params
-        page_size = MAX_PAGE_SIZE
-        if params.get("page_size"):
-            try:
-                page_size = int(params["page_size"])
-            except ValueError as error:
-                raise InvalidInput("`page_size` must be an integer") from error
-            if page_size < 1:
-                raise InvalidInput("`page_size` must be at least 1")
-            # nodetool clients ask for up to 10000 at a time; `next` fetches the rest.
-            page_size = min(page_size, MAX_PAGE_SIZE)
         page = await self.services.assets.list_assets(
             owner=user,
-            where=AssetFilter(
-                node_id=params.get("node_id") or None,
-                job_id=params.get("job_id") or None,
-                workflow_id=params.get("workflow_id") or None,
-                parent_id=params.get("parent_id") or None,
-                content_type=params.get("content_type") or None,
-            ),
-            first=page_size,
+            where=self._filter(user, params),
+            first=_page_size(params.get("page_size"), MAX_PAGE_SIZE),
             after=params.get("cursor") or None,
         )
         more = await page.has_next_page()
         return JSONResponse(
             {
                 "assets": [self._asset_json(request, asset) for asset in page.items],
-                "next": page.cursors[-1] if more and page.cursors else None,
+                # "" on the last page: nodetool clients loop `while next`.
+                "next": page.cursors[-1] if more and page.cursors else "",
+            }
+        )
+
+    async def search_assets(self, request: Request) -> Response:
+        user = await self._user(request)
+        params = request.query_params
+        page, paths = await self.services.assets.search_assets(
+            owner=user,
+            query=params.get("query", ""),
+            where=self._filter(user, params, search=True),
+            first=_page_size(params.get("page_size"), MAX_PAGE_SIZE),
+            after=params.get("cursor") or None,
+        )
+        more = await page.has_next_page()
+        assets = [
+            {**self._asset_json(request, asset), **dataclasses.asdict(paths[asset.id])}
+            for asset in page.items
+        ]
+        return JSONResponse(
+            {
+                "assets": assets,
+                "next_cursor": page.cursors[-1] if more and page.cursors else "",
+                "total_count": len(assets),
+                "is_global_search": True,
             }
         )
 
     async def get_asset(self, request: Request) -> Response:
         user = await self._user(request)
-        asset = await self.services.assets.get(owner=user, asset_id=request.path_params["asset_id"])
+        asset_id = request.path_params["asset_id"]
+        if asset_id == str(user.id):
+            return JSONResponse(self._home_json(user))
+        asset = await self.services.assets.get(owner=user, asset_id=asset_id)
         return JSONResponse(self._asset_json(request, asset))
 
     async def create_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
-            raise UnsupportedMediaType("Send the file as multipart/form-data")
-        # A browser form may post multipart cross-site; a custom header or a Bearer token
-        # proves the page was allowed to by CORS preflight.
-        authorization = request.headers.get("authorization", "")
-        bearer = authorization[:7].lower() == "bearer " and authorization[7:].strip()
-        if not bearer and not has_preflight_header(request):
-            raise InvalidInput(
-                "This request could be a cross-site request forgery: send "
-                "`Authorization: Bearer <token>` or a non-empty `Apollo-Require-Preflight` header"
-            )
+        # nodetool clients send a folder (no file) as a plain form with the `json` field.
+        self.admission.require_content_type(
+            request,
+            ("multipart/form-data", "application/x-www-form-urlencoded"),
+            "Send the file as multipart/form-data (a folder may also come as a form)",
+        )
+        self.admission.require_no_forgery(request)
+        content_type = essence(request.headers.get("content-type", ""))
         user = await self._user(request)
+        if content_type == "application/x-www-form-urlencoded":
+            # nodetool clients create folders as a plain form with the `json` field.
+            body = await request.body()
+            if len(body) > MAX_FORM_BYTES:
+                raise InvalidInput(f"The form is larger than {MAX_FORM_BYTES} bytes")
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            return JSONResponse(self._asset_json(request, await self._create_folder(user, form)))
         async with contextlib.aclosing(MultipartStream(request).events()) as events:
             return JSONResponse(self._asset_json(request, await self._receive(user, events)))
+
+    async def _create_folder(self, user: models.User, form: dict[str, str]) -> models.Asset:
+        given = _fields(
+            _parse_object(form.get("json", ""), "The `json` field"), CREATE_FIELDS, CREATE_NUMBERS
+        )
+        if given.get("content_type") != FOLDER_CONTENT_TYPE:
+            raise InvalidInput(
+                'Without a `file` part only a folder can be created (`"content_type": "folder"`)'
+            )
+        unexpected = sorted(k for k in ("node_id", "job_id", "workflow_id") if k in given)
+        if unexpected:
+            raise InvalidInput(f"A folder has no {', '.join(unexpected)}")
+        return await self.services.assets.create_folder(
+            owner=user,
+            name=given.get("name", ""),
+            parent_id=self._folder_id(user, given.get("parent_id")),
+        )
 
     async def _receive(
         self, user: models.User, events: AsyncIterator[tuple[str, Any]]
@@ -264,6 +369,8 @@ class RestRoutes:
                     else:
                         spooled = await _spool(events)
             if file_part is None:
+                if "json" in form:
+                    return await self._create_folder(user, form)
                 raise InvalidInput("The multipart body has no `file` part")
             if asset is None:
                 assert spooled is not None
@@ -276,7 +383,11 @@ class RestRoutes:
     async def _create(
         self, user: models.User, form: dict[str, str], part: Part, content: AsyncIterator[bytes]
     ) -> models.Asset:
-        given = _fields(_parse_object(form.get("json", ""), "The `json` field"), CREATE_FIELDS)
+        given = _fields(
+            _parse_object(form.get("json", ""), "The `json` field"), CREATE_FIELDS, CREATE_NUMBERS
+        )
+        if given.get("content_type") == FOLDER_CONTENT_TYPE:
+            raise InvalidInput("A folder has no content: leave out the `file` part")
         return await self.services.assets.create_asset(
             owner=user,
             content=content,
@@ -287,25 +398,53 @@ class RestRoutes:
                 job_id=given.get("job_id"),
                 workflow_id=given.get("workflow_id"),
             ),
-            parent_id=given.get("parent_id"),
-            metadata=given.get("metadata"),
+            parent_id=self._folder_id(user, given.get("parent_id")),
+            metadata=_with_duration(given, given.get("metadata")),
         )
 
     async def update_asset(self, request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != "application/json":
-            raise UnsupportedMediaType("Send the changes as application/json")
+        self.admission.require_content_type(
+            request, ("application/json",), "Send the changes as application/json"
+        )
         user = await self._user(request)
-        given = _fields(_parse_object(await request.body(), "The request body"), UPDATE_FIELDS)
+        asset_id = request.path_params["asset_id"]
+        given = _fields(
+            _parse_object(await request.body(), "The request body"), UPDATE_FIELDS, UPDATE_NUMBERS
+        )
+        current = await self.services.assets.get(owner=user, asset_id=asset_id)
+        # nodetool's client sends the whole asset back: the same type is no change.
+        claimed = given.get("content_type")
+        if claimed is not None and claimed != current.content_type:
+            raise InvalidInput(
+                f"`content_type` cannot be changed (it is '{current.content_type}', what the "
+                "content is); send new content as `data`, or upload a new asset"
+            )
+        data = given.get("data")
+        if data is not None and current.is_folder:
+            raise InvalidInput(f"Asset '{current.id}' is a folder and has no content")
+        encoded = data.encode("utf-8") if data is not None else None
+        size = given.get("size")
+        expected_size = len(encoded) if encoded is not None else current.size
+        if size is not None and size != expected_size:
+            raise InvalidInput(
+                f"`size` is measured from the content ({expected_size} bytes), not set"
+            )
+        replace_metadata = "metadata" in given or "duration" in given
+        metadata = _with_duration(given, given.get("metadata", current.metadata))
         asset = await self.services.assets.update_asset(
             owner=user,
-            asset_id=request.path_params["asset_id"],
+            asset_id=current.id,
             name=given.get("name"),
             move="parent_id" in given,
-            parent_id=given.get("parent_id"),
-            replace_metadata="metadata" in given,
-            metadata=given.get("metadata"),
+            parent_id=self._folder_id(user, given.get("parent_id")),
+            replace_metadata=replace_metadata,
+            metadata=metadata,
         )
+        if encoded is not None:
+            # New bytes take the same road as an upload: staged, hashed, then published.
+            asset = await self.services.assets.replace_content(
+                owner=user, asset_id=asset.id, content=_one_chunk(encoded)
+            )
         return JSONResponse(self._asset_json(request, asset))
 
     async def delete_asset(self, request: Request) -> Response:

@@ -1,4 +1,6 @@
 import json
+import math
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,6 +11,36 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 SUPPORTED_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 DEVELOPMENT_SECRET = "trove-development-secret-change-me"
+MIN_SECRET_BYTES = 32
+# What 32 random bytes, written in hex or base64, comfortably exceed (about 200 bits);
+# words, repeated or keyboard patterns stay well below.
+MIN_SECRET_BITS = 128
+
+
+def estimated_bits(secret: str) -> float:
+    """A lower-bound guess of a secret's entropy: its length times the Shannon entropy of
+    its own characters (a repeated or dictionary-like secret scores low)."""
+    if not secret:
+        return 0.0
+    total = len(secret)
+    per_char = -sum(n / total * math.log2(n / total) for n in Counter(secret).values())
+    return per_char * total
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign links in token mode, or None when it looks random enough."""
+    value = secret.strip()
+    hint = "generate one with `trove secret`"
+    if value == DEVELOPMENT_SECRET:
+        return f"must be set when TROVE_AUTH=token ({hint})"
+    size = len(value.encode("utf-8"))
+    if size < MIN_SECRET_BYTES:
+        return (
+            f"must be at least {MIN_SECRET_BYTES} bytes when TROVE_AUTH=token, not {size} ({hint})"
+        )
+    if estimated_bits(value) < MIN_SECRET_BITS:
+        return f"does not look random: anyone who guesses it can forge content links ({hint})"
+    return None
 
 
 class Settings(BaseSettings):
@@ -25,8 +57,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1 << 30, gt=0)
     # TROVE_AUTH=none on a non-loopback host exposes every asset; it must be asked for.
     allow_insecure_host: bool = False
-    query_depth_limit: int = 12
+    # Query limits (docs/security.md); 0 turns one off.
+    query_depth_limit: int = Field(default=12, ge=0)
+    query_max_aliases: int = Field(default=30, ge=0)
+    query_max_root_fields: int = Field(default=20, ge=0)
+    query_max_tokens: int = Field(default=5000, ge=0)
+    query_max_cost: int = Field(default=100_000, ge=0)
     url_ttl_seconds: int = 3600
+    # Thumbnails: images/videos over this many pixels get none (read from the header, never
+    # decoded); at most this many are rendered at once.
+    thumbnail_max_pixels: int = Field(default=50_000_000, gt=0)
+    thumbnail_concurrency: int = Field(default=2, gt=0)
     # The server's address as clients see it (behind a proxy); else taken from each request.
     public_url: str = ""
     # Browser origins allowed to call the API from their pages ("*" for any); none by default.
@@ -55,8 +96,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> "Settings":
-        if self.auth == "token" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError("TROVE_SECRET_KEY must be set when TROVE_AUTH=token")
+        if self.auth == "token" and (problem := secret_problem(self.secret_key)):
+            raise ValueError(f"TROVE_SECRET_KEY {problem}")
         return self
 
     @cached_property

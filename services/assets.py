@@ -8,7 +8,7 @@ import json
 import logging
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -22,9 +22,9 @@ from tortoise.transactions import in_transaction
 from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
-from services.errors import InvalidInput, NotFound, TooLarge
+from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
-from services.pagination import Ordering, Page, paginate
+from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 MAX_TRACKING_LENGTH = 255
 MAX_METADATA_BYTES = 64 * 1024
+MIN_SEARCH_LENGTH = 2
 
 
 class AssetOrder(StrEnum):
@@ -77,15 +78,44 @@ class Tracking:
 
 
 @dataclass(frozen=True)
+class NewAsset:
+    """One asset for `create_assets`: its content (a stream, or what `stage_upload` already
+    received) and what the caller says about it."""
+
+    content: AsyncIterator[bytes] | StagedBlob
+    name: str | None
+    content_type: str | None = None
+    tracking: Tracking = Tracking()
+    parent_id: str | UUID | None = None
+    metadata: Any = None
+    derived_from: Sequence[UUID] = ()
+
+
+@dataclass(frozen=True)
 class AssetFilter:
     node_id: str | None = None
     job_id: str | None = None
     workflow_id: str | None = None
+    # Exact (`image/png`), a prefix ending in `/` (`image/`), or a family (`image`).
     content_type: str | None = None
     parent_id: str | None = None
+    # Only assets outside any folder (nodetool's "Home").
+    top_level: bool = False
     search: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FolderPath:
+    """Where an asset sits, as nodetool's search shows it: `Home / Photos / 2026`."""
+
+    folder_id: str
+    folder_name: str
+    folder_path: str
+
+
+HOME_FOLDER_NAME = "Home"
 
 
 @dataclass(frozen=True)
@@ -173,6 +203,21 @@ class AssetService:
             raise NotFound(f"No asset with id '{asset_id}'")
         return asset
 
+    async def require_content(self, asset: Asset) -> None:
+        """Raise ContentMissing (and log the integrity fault) when the bytes are gone."""
+        if asset.is_folder or await self.storage.exists(asset.sha256):
+            return
+        logger.error(
+            "integrity: asset %s (owner %s) has no blob %s in storage",
+            asset.id,
+            asset.owner_id,  # type: ignore[attr-defined]
+            asset.sha256,
+        )
+        raise ContentMissing(
+            f"The content of asset '{asset.id}' is missing from storage. This is a fault of "
+            "the server, reported in its log; the asset's metadata is intact."
+        )
+
     def read_content(
         self, asset: Asset, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
@@ -192,12 +237,15 @@ class AssetService:
             if value is not None:
                 query = query.filter(**{field: value})
         if where.content_type is not None:
-            if where.content_type.endswith("/"):
-                query = query.filter(content_type__startswith=where.content_type)
+            prefix = content_types.family_prefix(where.content_type)
+            if prefix is not None:
+                query = query.filter(content_type__startswith=prefix)
             else:
                 query = query.filter(content_type=where.content_type)
         if where.parent_id is not None:
             query = query.filter(parent_id=parse_id(where.parent_id, what="folder"))
+        if where.top_level:
+            query = query.filter(parent_id__isnull=True)
         if where.search:
             query = query.filter(name__icontains=where.search)
         if where.created_after is not None:
@@ -226,26 +274,116 @@ class AssetService:
             before=before,
         )
 
+    async def iter_assets(
+        self,
+        *,
+        owner: User,
+        where: AssetFilter,
+        order: AssetOrder = AssetOrder.CREATED_AT_DESC,
+        limit: int | None = None,
+    ) -> AsyncIterator[Asset]:
+        """Every matching asset, a page at a time (for callers that want them all)."""
+        after: str | None = None
+        seen = 0
+        while limit is None or seen < limit:
+            page = await self.list_assets(
+                owner=owner, where=where, order=order, first=MAX_PAGE_SIZE, after=after
+            )
+            for asset in page.items:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield asset
+            if not page.cursors or not await page.has_next_page():
+                return
+            after = page.cursors[-1]
+
     async def paginate(
         self,
         *,
         user_id: str | UUID,
+        parent_id: str | UUID | None = None,
+        workflow_id: str | None = None,
+        content_type: str | None = None,
+        limit: int = 100,
+        start_key: str | None = None,
+        reverse: bool = False,
         node_id: str | None = None,
         job_id: str | None = None,
-        workflow_id: str | None = None,
-        limit: int = 100,
         cursor: str | None = None,
-    ) -> tuple[list[Asset], str | None]:
-        """The seed system's helper for in-process callers: newest first, `(assets, next)`."""
-        owner = User(id=parse_id(user_id, what="user"))
+    ) -> tuple[list[Asset], str]:
+        """The seed system's `Asset.paginate`: `(assets, next_key)`, `next_key` "" at the end.
+
+        Oldest first (`reverse=True`: newest first). `parent_id` equal to `user_id` is the
+        top level (nodetool's Home); `content_type` is a prefix (`image` or `image/`).
+        `cursor` is another name for `start_key`. A thin layer over `list_assets`.
+        """
+        user = parse_id(user_id, what="user")
+        home = parent_id is not None and str(parent_id) == str(user)
         page = await self.list_assets(
-            owner=owner,
-            where=AssetFilter(node_id=node_id, job_id=job_id, workflow_id=workflow_id),
-            first=min(max(limit, 0), 100),
-            after=cursor,
+            owner=User(id=user),
+            where=AssetFilter(
+                node_id=node_id,
+                job_id=job_id,
+                workflow_id=workflow_id,
+                content_type=content_type or None,
+                parent_id=None if home or not parent_id else str(parent_id),
+                top_level=home,
+            ),
+            order=AssetOrder.CREATED_AT_DESC if reverse else AssetOrder.CREATED_AT_ASC,
+            first=min(max(limit, 1), MAX_PAGE_SIZE),
+            after=start_key or cursor or None,
         )
         more = await page.has_next_page()
-        return page.items, (page.cursors[-1] if more and page.cursors else None)
+        return page.items, (page.cursors[-1] if more and page.cursors else "")
+
+    async def search_assets(
+        self,
+        *,
+        owner: User,
+        query: str,
+        where: AssetFilter = AssetFilter(),
+        first: int | None = None,
+        after: str | None = None,
+    ) -> tuple[Page[Asset], dict[UUID, FolderPath]]:
+        """Assets whose name contains `query` (any case, at least 2 characters), in any
+        folder, with where each one sits."""
+        text = query.strip()
+        if len(text) < MIN_SEARCH_LENGTH:
+            raise InvalidInput(f"Search query must be at least {MIN_SEARCH_LENGTH} characters long")
+        page = await self.list_assets(
+            owner=owner, where=replace(where, search=text), first=first, after=after
+        )
+        return page, await self.folder_paths(owner=owner, assets=page.items)
+
+    async def folder_paths(self, *, owner: User, assets: Sequence[Asset]) -> dict[UUID, FolderPath]:
+        """For each asset, its folder and the breadcrumb from Home; one query per level."""
+        folders: dict[UUID, tuple[str, UUID | None]] = {}
+        wanted = {a.parent_id for a in assets if a.parent_id is not None}  # type: ignore[attr-defined]
+        while wanted:
+            rows = await Asset.filter(owner_id=owner.id, id__in=list(wanted)).values_list(
+                "id", "name", "parent_id"
+            )
+            for folder_id, name, parent in rows:
+                folders[folder_id] = (name, parent)
+            wanted = {p for _, _, p in rows if p is not None and p not in folders}
+        home = str(owner.id)
+        found: dict[UUID, FolderPath] = {}
+        for asset in assets:
+            parent_id: UUID | None = asset.parent_id  # type: ignore[attr-defined]
+            names: list[str] = []
+            current = parent_id
+            while current is not None and current in folders and len(names) <= len(folders):
+                name, current = folders[current]
+                names.append(name)
+            names.append(HOME_FOLDER_NAME)
+            names.reverse()
+            found[asset.id] = FolderPath(
+                folder_id=str(parent_id) if parent_id is not None else home,
+                folder_name=names[-1],
+                folder_path=" / ".join(names),
+            )
+        return found
 
     async def stats(
         self, *, owner: User, group_by: AssetGrouping, where: AssetFilter
@@ -328,23 +466,46 @@ class AssetService:
         The one write path for content: uploads and workflow auto-save both come here.
         `content` is a stream of bytes, or what `stage_upload` already received.
         """
-        tracking = tracking.validated()
-        clean_name = _validated_name(name, required=False)
+        (asset,) = await self.create_assets(
+            owner=owner,
+            items=[
+                NewAsset(
+                    content=content,
+                    name=name,
+                    content_type=content_type,
+                    tracking=tracking,
+                    parent_id=parent_id,
+                    metadata=metadata,
+                    derived_from=tuple(derived_from),
+                )
+            ],
+        )
+        return asset
+
+    async def create_assets(self, *, owner: User, items: Sequence[NewAsset]) -> list[Asset]:
+        """Several assets, all or nothing: each is validated and its content received before
+        any row is written, and the rows commit in one transaction."""
+        staged_blobs: list[StagedBlob] = []
+        records: list[tuple[StagedBlob, dict[str, Any], Sequence[UUID]]] = []
         try:
-            claimed_type = content_types.normalize_claim(content_type)
-        except ValueError as error:
-            raise InvalidInput(str(error)) from error
-        metadata = _validate_metadata(metadata)
-        parent = await self._check_parent(owner, parent_id)
-        staged = content if isinstance(content, StagedBlob) else await self.stage_upload(content)
-        try:
-            stored_type = claimed_type or content_types.detect(staged.head)
-            if clean_name is None:
-                clean_name = "upload" + content_types.extension_for(stored_type)
-            asset = await self._record(
-                owner=owner,
-                staged=staged,
-                fields={
+            for item in items:
+                tracking = item.tracking.validated()
+                clean_name = _validated_name(item.name, required=False)
+                try:
+                    claimed_type = content_types.normalize_claim(item.content_type)
+                except ValueError as error:
+                    raise InvalidInput(str(error)) from error
+                metadata = _validate_metadata(item.metadata)
+                parent = await self._check_parent(owner, item.parent_id)
+                if isinstance(item.content, StagedBlob):
+                    staged = item.content
+                else:
+                    staged = await self.stage_upload(item.content)
+                staged_blobs.append(staged)
+                stored_type = claimed_type or content_types.detect(staged.head)
+                if clean_name is None:
+                    clean_name = "upload" + content_types.extension_for(stored_type)
+                fields = {
                     "name": clean_name,
                     "content_type": stored_type,
                     "node_id": tracking.node_id,
@@ -352,41 +513,49 @@ class AssetService:
                     "workflow_id": tracking.workflow_id,
                     "parent_id": parent,
                     "metadata": metadata,
-                },
-                derived_from=derived_from,
-            )
+                }
+                records.append((staged, fields, item.derived_from))
+            assets = await self._record(owner=owner, records=records)
         finally:
-            await self.storage.discard(staged)
-        await self.broker.publish(asset_topic(owner.id), asset)
-        return asset
+            for staged in staged_blobs:
+                await self.storage.discard(staged)
+        for asset in assets:
+            await self.broker.publish(asset_topic(owner.id), asset)
+        return assets
 
     async def _record(
         self,
         *,
         owner: User,
-        staged: StagedBlob,
-        fields: dict[str, Any],
-        derived_from: Sequence[UUID],
-    ) -> Asset:
+        records: Sequence[tuple[StagedBlob, dict[str, Any], Sequence[UUID]]],
+    ) -> list[Asset]:
+        assets: list[Asset] = []
         async with in_transaction() as conn:
-            await _lock_blob(conn, [staged.sha256])
-            asset = await Asset.create(
-                using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
-            )
-            if derived_from:
-                sources = (
-                    await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
-                    .using_db(conn)
-                    .values_list("id", flat=True)
-                )
-                await AssetLineage.bulk_create(
-                    [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+            await _lock_blob(conn, [staged.sha256 for staged, _, _ in records])
+            for staged, fields, derived_from in records:
+                asset = await Asset.create(
                     using_db=conn,
+                    owner_id=owner.id,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    **fields,
                 )
-            # Published while the row is uncommitted and the blob lock held: a concurrent
+                if derived_from:
+                    sources = (
+                        await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
+                        .using_db(conn)
+                        .values_list("id", flat=True)
+                    )
+                    await AssetLineage.bulk_create(
+                        [AssetLineage(source_id=source, derived_id=asset.id) for source in sources],
+                        using_db=conn,
+                    )
+                assets.append(asset)
+            # Published while the rows are uncommitted and the blob locks held: a concurrent
             # delete of the last asset with these bytes cannot remove them under us.
-            await self.storage.commit(staged)
-        return asset
+            for staged, _, _ in records:
+                await self.storage.commit(staged)
+        return assets
 
     async def create_folder(
         self, *, owner: User, name: str, parent_id: str | UUID | None = None
@@ -425,6 +594,55 @@ class AssetService:
             asset.metadata = _validate_metadata(metadata)
         await asset.save()
         return asset
+
+    async def replace_content(
+        self,
+        *,
+        owner: User,
+        asset_id: str | UUID,
+        content: AsyncIterator[bytes] | StagedBlob,
+    ) -> Asset:
+        """New bytes for an existing asset, through the same staging and blob protocol as
+        `create_asset`; the old blob goes when no other asset uses it.
+
+        The stored content type stays when the new bytes are of the same kind (or more
+        generic), otherwise it becomes what the bytes are.
+        """
+        asset = await self.get(owner=owner, asset_id=asset_id)
+        if asset.is_folder:
+            raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
+        staged = content if isinstance(content, StagedBlob) else await self.stage_upload(content)
+        trashed: list[str] = []
+        try:
+            detected = content_types.detect(staged.head)
+            stored_type = asset.content_type
+            if detected != stored_type and not content_types.claim_fits(stored_type, detected):
+                stored_type = detected
+            old_digest = asset.sha256
+            async with in_transaction() as conn:
+                await _lock_blob(conn, {old_digest, staged.sha256})
+                await (
+                    Asset.filter(id=asset.id, owner_id=owner.id)
+                    .using_db(conn)
+                    .update(sha256=staged.sha256, size=staged.size, content_type=stored_type)
+                )
+                await self.storage.commit(staged)
+                if old_digest != staged.sha256 and old_digest not in await _digests_in_use(
+                    [old_digest], conn
+                ):
+                    token = await self.storage.trash(old_digest)
+                    if token:
+                        trashed.append(token)
+        except BaseException:
+            for token in trashed:
+                await self.storage.restore(token)
+            raise
+        finally:
+            await self.storage.discard(staged)
+        for token in trashed:
+            with contextlib.suppress(OSError):
+                await self.storage.purge(token)
+        return await self.get(owner=owner, asset_id=asset.id)
 
     async def _is_within(self, candidate: UUID, ancestor: UUID) -> bool:
         current: UUID | None = candidate

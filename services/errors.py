@@ -43,3 +43,11 @@ class UnsupportedMediaType(TroveError):
 class Conflict(TroveError):
     code = "CONFLICT"
     http_status = 409
+
+
+class ContentMissing(TroveError):
+    """An asset's row exists but its bytes are not in storage: an integrity fault of the
+    server (a lost or deleted blob), never the caller's doing."""
+
+    code = "CONTENT_MISSING"
+    http_status = 500

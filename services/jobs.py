@@ -55,16 +55,20 @@ class JobExecutor(Protocol):
 
     def node_types(self) -> list[NodeTypeInfo]: ...
 
+    async def shutdown(self) -> None:
+        """Stop the jobs this process runs (they are recorded as failed)."""
+        ...
+
 
 class JobService:
-    def __init__(self, *, broker: EventBroker, workflows: WorkflowService) -> None:
+    def __init__(
+        self, *, broker: EventBroker, workflows: WorkflowService, executor: JobExecutor
+    ) -> None:
         self.broker = broker
         self.workflows = workflows
-        self.executor: JobExecutor | None = None
+        self.executor = executor
 
     def _require_executor(self) -> JobExecutor:
-        if self.executor is None:
-            raise RuntimeError("no job executor is configured")
         return self.executor
 
     async def get(self, *, owner: User, job_id: str) -> Job:

@@ -26,7 +26,8 @@ from server.settings import Settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "TROVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"
 )
-TEST_SECRET = "test-secret-key-not-for-production"
+# Random-looking, as token mode requires (`trove secret` makes these); never used outside tests.
+TEST_SECRET = "hvsy-wmqio47CUqVQ5q8CKx-QzqUpwVAsh1R4HorIOQ"
 ROOT = Path(__file__).resolve().parent.parent
 
 

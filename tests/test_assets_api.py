@@ -1,7 +1,9 @@
 """The asset half of the GraphQL contract, driven over HTTP on SQLite and PostgreSQL."""
 
+import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -366,3 +368,47 @@ async def test_an_upload_no_resolver_takes_is_discarded(client: TroveClient) -> 
     assert blob_files(client) == []
     staging = client.services.assets.storage.staging
     assert list(staging.iterdir()) == []
+
+
+async def test_create_assets_is_all_or_nothing(client: TroveClient) -> None:
+    import json
+
+    async def create_two(second: dict[str, Any]) -> Any:
+        operations = {
+            "query": "mutation($inputs: [CreateAssetInput!]!) { createAssets(inputs: $inputs) { id } }",
+            "variables": {"inputs": [{"file": None, "jobId": "atomic"}, {"file": None, **second}]},
+        }
+        return await client.http.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps(
+                    {"a": ["variables.inputs.0.file"], "b": ["variables.inputs.1.file"]}
+                ),
+            },
+            files={"a": ("one.txt", b"first file", "text/plain"), "b": ("two.txt", b"2", "x/y")},
+            headers={"Apollo-Require-Preflight": "1"},
+        )
+
+    storage = client.services.assets.storage
+    for bad in (
+        {"parentId": "00000000-0000-0000-0000-000000000000"},
+        {"contentType": "not a type"},
+        {"metadata": {"big": "x" * 70_000}},
+        {"jobId": "j" * 300},
+    ):
+        response = await create_two(bad)
+        body = response.json()
+        assert body["data"] is None, bad
+        assert body["errors"][0]["extensions"]["code"] in ("NOT_FOUND", "BAD_USER_INPUT"), body
+        # The first file, valid on its own, was not kept either: no row, no blob, no staging.
+        count = await client.data('{ assets(jobId: "atomic") { totalCount } }')
+        assert count["assets"]["totalCount"] == 0, bad
+        first_digest = hashlib.sha256(b"first file").hexdigest()
+        assert not await storage.exists(first_digest), bad
+        assert list(storage.staging.iterdir()) == [], bad
+
+    ok = await create_two({"jobId": "atomic"})
+    assert len(ok.json()["data"]["createAssets"]) == 2
+    count = await client.data('{ assets(jobId: "atomic") { totalCount } }')
+    assert count["assets"]["totalCount"] == 2

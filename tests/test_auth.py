@@ -7,7 +7,7 @@ import pytest
 
 from server.settings import Settings
 from services import users
-from tests.conftest import TroveClient
+from tests.conftest import TEST_SECRET, TroveClient
 
 
 async def token_for(name: str) -> str:
@@ -143,7 +143,7 @@ def test_no_auth_refuses_public_interfaces_unless_forced() -> None:
         Settings(auth="none").check_bind("0.0.0.0")
     Settings(auth="none").check_bind("127.0.0.1")
     Settings(auth="none", allow_insecure_host=True).check_bind("0.0.0.0")
-    Settings(auth="token", secret_key="s3cret").check_bind("0.0.0.0")
+    Settings(auth="token", secret_key=TEST_SECRET).check_bind("0.0.0.0")
 
 
 def test_token_mode_refuses_the_development_secret() -> None:
@@ -157,3 +157,17 @@ async def test_tokens_are_stored_hashed(client: TroveClient) -> None:
     token = await token_for("carol")
     row = await ApiToken.get(user__name="carol")
     assert token not in row.token_hash and len(row.token_hash) == 64
+
+
+async def test_a_revoked_token_is_refused_at_once(app_factory: Any, database_url: str) -> None:
+    async with app_factory(database_url, auth="token") as trove:
+        token = await token_for("gina")
+        headers = {"authorization": f"Bearer {token}"}
+        assert "errors" not in await trove.graphql("{ __typename }", headers=headers)
+        (info,) = await users.list_tokens(user_name="gina")
+        await users.revoke_token(token_or_id=str(info.id))
+        response = await trove.http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers=headers
+        )
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

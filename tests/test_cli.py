@@ -92,3 +92,56 @@ def test_bad_configuration_is_one_clear_message(tmp_path: Path) -> None:
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert "hunter2" not in result.stderr
+
+
+def test_token_mode_refuses_weak_secrets_and_trove_secret_makes_good_ones(
+    tmp_path: Path,
+) -> None:
+    weak = {
+        "": "at least 32 bytes",
+        "   ": "at least 32 bytes",
+        "s3cret": "at least 32 bytes",
+        "a" * 64: "does not look random",
+        "password" * 4: "does not look random",
+        "trove-development-secret-change-me": "must be set",
+    }
+    for value, expected in weak.items():
+        result = trove(
+            "serve", "--port", str(free_port()), data_dir=tmp_path,
+            TROVE_AUTH="token", TROVE_SECRET_KEY=value,
+        )  # fmt: skip
+        assert result.returncode != 0, value
+        assert "TROVE_SECRET_KEY" in result.stderr and expected in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+    made = {trove("secret", data_dir=tmp_path).stdout.strip() for _ in range(2)}
+    assert len(made) == 2
+    for value in made:
+        env = {"TROVE_AUTH": "token", "TROVE_SECRET_KEY": value}
+        assert trove("token", "list", data_dir=tmp_path, **env).returncode == 0
+
+
+def test_token_list_and_revoke(tmp_path: Path) -> None:
+    env = {"TROVE_AUTH": "token", "TROVE_SECRET_KEY": TEST_SECRET}
+    first = trove("token", "create", "--user", "erin", data_dir=tmp_path, **env)
+    second = trove("token", "create", "--user", "frank", data_dir=tmp_path, **env)
+    erin_token = first.stdout.strip().splitlines()[-1]
+    frank_token = second.stdout.strip().splitlines()[-1]
+
+    listed = trove("token", "list", data_dir=tmp_path, **env)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.strip().splitlines()
+    assert [line.split()[1] for line in lines] == ["erin", "frank"]
+    assert erin_token not in listed.stdout and frank_token not in listed.stdout
+    only = trove("token", "list", "--user", "frank", data_dir=tmp_path, **env)
+    assert len(only.stdout.strip().splitlines()) == 1
+
+    erin_id = lines[0].split()[0]
+    revoked = trove("token", "revoke", erin_id[:13], data_dir=tmp_path, **env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in revoked.stdout and "erin" in revoked.stdout
+    by_value = trove("token", "revoke", frank_token, data_dir=tmp_path, **env)
+    assert by_value.returncode == 0 and "frank" in by_value.stdout
+    assert trove("token", "list", data_dir=tmp_path, **env).stdout.strip() == "no tokens"
+    missing = trove("token", "revoke", erin_id, data_dir=tmp_path, **env)
+    assert missing.returncode != 0 and "No token matches" in missing.stderr

@@ -33,8 +33,9 @@ async def test_full_download_with_headers(client: TroveClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-length"] == str(len(PAYLOAD))
     disposition = response.headers["content-disposition"]
+    # Unknown binary is not on the inline allowlist: a download.
     assert (
-        disposition.startswith("inline;")
+        disposition.startswith("attachment;")
         and "filename*=UTF-8''data%20%C3%BCn%C3%AFcode.bin" in disposition
     )
 
@@ -193,3 +194,64 @@ async def test_thumbnails_for_videos_and_none_for_vector_images(client: TroveCli
         client, b"\x00\x00\x00\x18ftypmp42 broken", filename="x.mp4", contentType="video/mp4"
     )
     assert (await client.http.get(path_of(not_a_video["thumbnailUrl"]))).status_code == 415
+
+
+async def test_only_allowlisted_passive_types_are_inline(client: TroveClient) -> None:
+    """Stored XSS: an HTML page claimed as text/xsl (or any XML/script type) ran inline."""
+    page = b"<html><body><script>document.title='owned'</script></body></html>"
+    for claim in (
+        "text/xsl",
+        "application/rss+xml",
+        "application/atom+xml",
+        "text/x-javascript",
+        "multipart/x-mixed-replace",
+        "image/svg+xml",
+        "video/x-evil+xml",
+        "application/xhtml+xml",
+        "text/cache-manifest",
+        "application/x-shockwave-flash",
+    ):
+        asset = await upload(client, page, filename="page", contentType=claim)
+        response = await client.http.get(path_of(asset["url"]))
+        assert response.status_code == 200, claim
+        assert response.headers["content-disposition"].startswith("attachment;"), claim
+        assert response.headers["content-security-policy"].startswith("sandbox"), claim
+        assert response.headers["x-content-type-options"] == "nosniff", claim
+    for claim in (
+        "image/png",
+        "image/jpeg",
+        "audio/mpeg",
+        "video/mp4",
+        "text/plain",
+        "application/pdf",
+        "application/json",
+    ):
+        asset = await upload(client, b"bytes", filename="f", contentType=claim)
+        response = await client.http.get(path_of(asset["url"]))
+        assert response.headers["content-disposition"].startswith("inline;"), claim
+        assert response.headers["x-content-type-options"] == "nosniff", claim
+        assert "content-security-policy" not in response.headers, claim
+
+
+async def test_a_missing_blob_is_a_clear_error_not_a_dropped_connection(
+    client: TroveClient, caplog: Any
+) -> None:
+    import logging
+
+    asset = await upload(client, png_bytes(8, 8), filename="lost.png")
+    storage = client.services.assets.storage
+    storage.path_of(asset["sha256"]).unlink()
+    with caplog.at_level(logging.ERROR):
+        for method in ("GET", "HEAD"):
+            for link in (asset["url"], asset["thumbnailUrl"]):
+                response = await client.http.request(method, path_of(link))
+                assert response.status_code == 500, (method, link)
+                assert response.headers["content-type"] == "application/json"
+                if method == "GET":
+                    body = response.json()
+                    assert body["code"] == "CONTENT_MISSING"
+                    assert "missing from storage" in body["error"]
+                    assert body["requestId"] == response.headers["x-request-id"]
+    integrity = [r for r in caplog.records if r.getMessage().startswith("integrity:")]
+    assert integrity and asset["sha256"] in integrity[0].getMessage()
+    assert integrity[0].request_id != "-"

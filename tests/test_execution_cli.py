@@ -68,6 +68,14 @@ async def test_run_prints_progress_and_saves_assets(
         assert all(a["name"] in result.stdout for a in saved)
         _, content = await download(client, saved[1]["url"])
         assert image_of(content).size == (20, 10)
+        # Links are absolute (where `trove serve` listens) and work without credentials.
+        printed = [line.strip() for line in lines if line.strip().startswith("http")]
+        assert len(printed) == 2
+        assert all(url.startswith("http://127.0.0.1:8000/assets/") for url in printed)
+        output_url = json.loads(result.stdout.split("Outputs: ", 1)[1].split("\nSaved", 1)[0])
+        assert output_url["card"]["url"].startswith("http://127.0.0.1:8000/assets/")
+        _, fetched = await download(client, printed[1].removeprefix("http://127.0.0.1:8000"))
+        assert fetched == content
 
 
 async def test_run_reports_failures_with_a_nonzero_exit(tmp_path: Path, sqlite_url: str) -> None:

@@ -54,23 +54,28 @@ async def test_get_assets_by_node_job_and_workflow(context: ProcessingContext) -
 async def test_paginate_walks_every_page(context: ProcessingContext) -> None:
     made = [await context.create_asset(f"{i}.txt", None, b"x", node_id="p") for i in range(5)]
     seen = []
-    cursor: str | None = None
+    cursor = ""
     pages = 0
     while True:
         page, cursor = await context.services.assets.paginate(
-            user_id=context.user.id, node_id="p", limit=2, cursor=cursor
+            user_id=context.user.id, node_id="p", limit=2, start_key=cursor
         )
         seen.extend(page)
         pages += 1
-        if cursor is None:
+        if not cursor:  # "" on the last page, as the seed's Asset.paginate
             break
     assert pages == 3
-    assert [a.id for a in seen] == [a.id for a in reversed(made)]
+    assert [a.id for a in seen] == [a.id for a in made]  # oldest first, as the seed
+
+    newest, _ = await context.services.assets.paginate(
+        user_id=context.user.id, node_id="p", limit=2, reverse=True
+    )
+    assert [a.id for a in newest] == [made[4].id, made[3].id]
 
     only_job, more = await context.services.assets.paginate(
         user_id=str(context.user.id), job_id="job-a", workflow_id="wf-a", limit=100
     )
-    assert len(only_job) == 5 and more is None
+    assert len(only_job) == 5 and more == ""
 
 
 async def test_images_round_trip_through_refs(context: ProcessingContext) -> None:

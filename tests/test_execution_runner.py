@@ -8,6 +8,7 @@ import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, ClassVar, TypedDict
 
 import pytest
@@ -233,3 +234,16 @@ async def test_save_node_stores_into_a_folder(runner_client: TroveClient) -> Non
         "nodeId": "save",
         "jobId": job["id"],
     }
+
+
+def test_the_executor_is_injected_when_services_are_built(tmp_path: Path) -> None:
+    from execution.executor import Executor
+    from server.app import build_services
+    from tests.conftest import make_settings
+
+    services = build_services(make_settings(tmp_path, f"sqlite://{tmp_path / 'x.db'}"))
+    executor = services.jobs.executor
+    assert isinstance(executor, Executor)
+    # Wired to the very services it was built with, before any server start-up ran.
+    assert executor.services is services
+    assert any(info.type == "control.Output" for info in services.jobs.node_types())

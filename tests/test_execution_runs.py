@@ -46,7 +46,7 @@ async def test_outputs_are_saved_tracked_and_downloadable(client: TroveClient) -
     saved = await job_assets(client, jobId="job-pipeline")
     by_node = {asset["nodeId"]: asset for asset in saved}
     assert set(by_node) == {"create", "resize", "grey"}
-    assert by_node["create"]["name"] == "Create Image_output_create.png"
+    assert by_node["create"]["name"] == "Create_Image_output_create.png"
     assert by_node["resize"]["name"] == "Resize_output_resize.png"
     for asset in saved:
         assert asset["contentType"] == "image/png"
@@ -341,6 +341,24 @@ async def test_invalid_graphs_are_refused_before_anything_runs(
     assert message in body["errors"][0]["message"]
     jobs = await client.data("{ jobs { totalCount } assets { totalCount } }")
     assert jobs == {"jobs": {"totalCount": 0}, "assets": {"totalCount": 0}}
+
+
+async def test_every_problem_is_reported_at_once(client: TroveClient) -> None:
+    # A structural problem (an unknown input) and a bad value (a string for an int), in
+    # one answer: fixing the first must not reveal the second.
+    workflow = graph(
+        [node("a", "image.Create", width="wide"), node("b", "image.Blur")],
+        [edge("a", "b", "image", source_handle="picture")],
+    )
+    body = await client.graphql(
+        "mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { id } }",
+        {"input": {"graph": workflow}},
+    )
+    message = body["errors"][0]["message"]
+    assert "image.Create has no output 'picture'" in message
+    assert "input 'width': Input should be a valid integer" in message
+    # The broken edge was aimed at `image`: one problem, not also a missing input.
+    assert "'image' is neither set nor connected" not in message
 
 
 async def test_job_ids_are_unique(client: TroveClient) -> None:

@@ -182,12 +182,12 @@ async def test_in_process_paginate_helper(client: TroveClient) -> None:
     created = await seed(client)
     owner = await User.get(name="local")
     collected: list[str] = []
-    cursor = None
+    cursor = ""
     while True:
         rows, cursor = await client.services.assets.paginate(
-            user_id=owner.id, node_id="n2", limit=40, cursor=cursor
+            user_id=owner.id, node_id="n2", limit=40, start_key=cursor, reverse=True
         )
         collected.extend(str(r.id) for r in rows)
-        if cursor is None:
+        if not cursor:
             break
     assert collected == expected(created, {"nodeId": "n2"}, "CREATED_AT_DESC")

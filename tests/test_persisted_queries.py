@@ -35,7 +35,10 @@ async def test_hash_then_query_then_hash(client: TroveClient) -> None:
         "errors": [
             {
                 "message": "PersistedQueryNotFound",
-                "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"},
+                "extensions": {
+                    "code": "PERSISTED_QUERY_NOT_FOUND",
+                    "requestId": miss.headers["x-request-id"],
+                },
             }
         ]
     }
@@ -71,7 +74,10 @@ async def test_hash_mismatch_and_bad_versions_are_refused(client: TroveClient) -
         "errors": [
             {
                 "message": "provided sha does not match query",
-                "extensions": {"code": "BAD_USER_INPUT"},
+                "extensions": {
+                    "code": "BAD_USER_INPUT",
+                    "requestId": mismatch.headers["x-request-id"],
+                },
             }
         ]
     }

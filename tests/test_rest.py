@@ -17,6 +17,8 @@ from tests.conftest import TroveClient
 
 ASSET_KEYS = {
     "id",
+    "user_id",
+    "duration",
     "name",
     "content_type",
     "size",
@@ -91,7 +93,8 @@ async def test_create_returns_the_asset_in_snake_case(client: TroveClient) -> No
     assert asset["sha256"] == hashlib.sha256(b"hello rest").hexdigest()
     assert (asset["node_id"], asset["job_id"], asset["workflow_id"]) == ("n1", "j1", "w1")
     assert asset["metadata"] == {"seed": 7, "prompt": "a fox"}
-    assert asset["parent_id"] is None
+    # nodetool's form: the top level is the "Home" folder, whose id is the user's.
+    assert asset["parent_id"] == asset["user_id"]
     assert asset["created_at"].endswith("Z")
     assert asset["thumb_url"] is None
 
@@ -165,7 +168,7 @@ async def test_list_filters_and_pages_with_next(client: TroveClient) -> None:
         pages += 1
         names.extend(asset["name"] for asset in page["assets"])
         cursor = page["next"]
-        if cursor is None:
+        if not cursor:
             break
     assert pages == 3
     assert names == ["a4.txt", "a3.txt", "a2.txt", "a1.txt", "a0.txt"]  # newest first
@@ -180,7 +183,7 @@ async def test_list_filters_and_pages_with_next(client: TroveClient) -> None:
     # nodetool clients ask for huge pages: they get the maximum and a cursor.
     everything = (await client.http.get("/api/assets", params={"page_size": "10000"})).json()
     assert len(everything["assets"]) == 7
-    assert everything["next"] is None
+    assert everything["next"] == ""
 
 
 async def test_folders_update_and_delete(client: TroveClient) -> None:
@@ -244,7 +247,7 @@ async def test_errors_are_json_with_a_status_and_a_code(client: TroveClient) -> 
             400,
             "BAD_USER_INPUT",
         ),
-        (await create(client, b"a", {"size": 5}), 400, "BAD_USER_INPUT"),
+        (await create(client, b"a", {"colour": 5}), 400, "BAD_USER_INPUT"),
         (await create(client, b"a", {"node_id": 5}), 400, "BAD_USER_INPUT"),
         (await create(client, b"a", {"parent_id": asset["id"]}), 400, "BAD_USER_INPUT"),
         (
@@ -303,7 +306,7 @@ async def test_users_only_see_their_own_assets(token_client: TroveClient) -> Non
         await http.put(f"/api/assets/{mine['id']}", json={"name": "b"}, headers=bob)
     ).status_code == 404
     assert (await http.delete(f"/api/assets/{mine['id']}", headers=bob)).status_code == 404
-    assert (await http.get("/api/assets", headers=bob)).json() == {"assets": [], "next": None}
+    assert (await http.get("/api/assets", headers=bob)).json() == {"assets": [], "next": ""}
     theirs = (await http.get("/api/assets", headers=alice)).json()
     assert [a["name"] for a in theirs["assets"]] == ["a.txt"]
 

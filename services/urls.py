@@ -1,0 +1,36 @@
+"""Every link to asset bytes (content, thumbnail, archive) is made here, and only here.
+
+A signed link grants its holder the bytes without credentials, so callers make one only for
+an asset they loaded through an owner-scoped read. Links are always http(s): a request that
+arrived over a WebSocket (ws://, wss://) still gets links a browser can fetch.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from services.signing import UrlSigner
+
+AssetLink = Literal["content", "thumbnail", "archive"]
+_HTTP_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+
+
+def http_base(base_url: str) -> str:
+    """`base_url` (scheme://host[:port][/prefix]) with an http(s) scheme and no trailing /."""
+    scheme, separator, rest = base_url.partition("://")
+    if not separator:
+        return base_url.rstrip("/")
+    return f"{_HTTP_SCHEMES.get(scheme.lower(), scheme.lower())}://{rest}".rstrip("/")
+
+
+def asset_path(asset_id: str | UUID, link: AssetLink = "content") -> str:
+    """The route a link points at (what server/content.py serves)."""
+    return f"/assets/{asset_id}/{link}"
+
+
+def asset_url(
+    signer: UrlSigner, base_url: str, asset_id: str | UUID, link: AssetLink = "content"
+) -> str:
+    """An absolute, signed, expiring URL of one of an asset's links."""
+    return http_base(base_url) + signer.sign(asset_path(asset_id, link))
