@@ -102,7 +102,17 @@ class Audio:
 # Samples handed to PyAV's resampler per frame: big enough to amortise the call, small
 # enough to stay in cache (one frame of a minute of stereo is several times slower).
 RESAMPLE_CHUNK = 65536
-MAX_AUDIO_SECONDS = 3 * 3600
+# Samples (frames x channels) one clip may hold: 512 MB as float32, about 22 minutes of
+# 48 kHz stereo or 4 hours of 8 kHz mono. Checked before anything that size is allocated.
+MAX_AUDIO_SAMPLES = 128_000_000
+
+
+def check_audio_size(frames: int, channels: int) -> None:
+    if frames * channels > MAX_AUDIO_SAMPLES:
+        raise MediaError(
+            f"the audio would hold {frames * channels:,} samples, more than the "
+            f"{MAX_AUDIO_SAMPLES:,} allowed (about 22 minutes of 48 kHz stereo)"
+        )
 
 
 def audio_from_bytes(data: bytes) -> Audio:
@@ -124,6 +134,7 @@ def audio_from_wav(data: bytes) -> Audio:
             raw = reader.readframes(reader.getnframes())
     except (wave.Error, EOFError) as error:
         raise MediaError(f"not a readable WAV file ({error})") from error
+    check_audio_size(len(raw) // max(width, 1), 1)
     samples = _pcm_to_float(raw, width)
     usable = len(samples) // channels * channels
     return Audio(samples[:usable].reshape(-1, channels), rate)
@@ -162,8 +173,7 @@ def _decode_audio(data: bytes) -> Audio:
                     part = out.to_ndarray()
                     parts.append(part)
                     total += part.shape[1]
-                if total > MAX_AUDIO_SECONDS * rate:
-                    raise MediaError(f"the audio is longer than {MAX_AUDIO_SECONDS} seconds")
+                check_audio_size(total, stream.codec_context.channels or 1)
             parts.extend(out.to_ndarray() for out in resampler.resample(None))
     except av.FFmpegError as error:
         raise MediaError(f"not readable audio ({error})") from error
@@ -222,11 +232,13 @@ def encode_audio(audio: Audio, format: str, *, bitrate: int = 192_000) -> bytes:
 
 def tone(*, frequency: float, duration: float, rate: int, amplitude: float) -> Audio:
     count = round(duration * rate)
+    check_audio_size(count, 1)
     t = np.arange(count, dtype=np.float64)
     return Audio((amplitude * np.sin(2 * np.pi * frequency / rate * t)).astype(np.float32), rate)
 
 
 def silence(*, duration: float, rate: int, channels: int = 1) -> Audio:
+    check_audio_size(round(duration * rate), channels)
     return Audio(np.zeros((round(duration * rate), channels), dtype=np.float32), rate)
 
 
@@ -259,6 +271,7 @@ def resampled(audio: Audio, rate: int) -> Audio:
     if audio.rate == rate:
         return audio
     count = round(audio.frames * rate / audio.rate)
+    check_audio_size(count, audio.channels)
     if audio.frames == 0:
         return Audio(np.zeros((0, audio.channels), np.float32), rate)
     import av
@@ -306,6 +319,7 @@ def mixed(clips: Sequence[Audio], gains: Sequence[float], offsets: Sequence[floa
     parts = [matched(clip, first) for clip in clips]
     starts = [round(offset * first.rate) for offset in offsets]
     length = max(start + part.frames for start, part in zip(starts, parts, strict=True))
+    check_audio_size(length, first.channels)
     out = np.zeros((length, first.channels), dtype=np.float32)
     for part, gain, start in zip(parts, gains, starts, strict=True):
         out[start : start + part.frames] += part.samples * np.float32(gain)
@@ -346,6 +360,10 @@ def _open_video(data: bytes) -> Any:
     if not container.streams.video:
         container.close()
         raise MediaError("the file has no video stream")
+    context = container.streams.video[0].codec_context
+    if (context.width or 0) * (context.height or 0) > MAX_IMAGE_PIXELS:
+        container.close()
+        raise MediaError(f"the video's frames are larger than {MAX_IMAGE_PIXELS} pixels")
     return container
 
 

@@ -903,6 +903,21 @@ def test_every_node_type_has_a_content_test() -> None:
     assert tested - registered == set()
 
 
+async def test_node_types_lists_the_library(sqlite_client: TroveClient) -> None:
+    data = await sqlite_client.data(
+        "{ nodeTypes { type description autoSaveAsset inputs { name description } } }"
+    )
+    types = {t["type"]: t for t in data["nodeTypes"]}
+    assert len(types) >= 100
+    brightness = types["image.Brightness"]
+    assert brightness["autoSaveAsset"] is True
+    assert brightness["description"].startswith("Brighter")
+    assert {"name": "factor", "description": "1 leaves the image unchanged (0 to 10)"} in (
+        brightness["inputs"]
+    )
+    assert types["asset.Load"]["autoSaveAsset"] is False
+
+
 def test_every_node_is_documented() -> None:
     for node_class in NodeRegistry.discover():
         info = node_class.info()
@@ -1037,6 +1052,16 @@ async def test_bad_media_fails_the_node_clearly(sqlite_client: TroveClient) -> N
             [node("svg", "asset.Load", asset_id=svg_id), node("n", "library.SVGToImage")],
             [edge("svg", "n", "asset")],
             "refers to external files",
+        ),
+        (
+            # Three hours in at 48 kHz stereo: refused before a 4 GB buffer is allocated.
+            [
+                node("a", "audio.Tone", duration=0.1, sample_rate=48000),
+                node("st", "audio.ToStereo"),
+                node("n", "audio.Mix", offset=10800),
+            ],
+            [edge("a", "st", "audio"), edge("st", "n", "a"), edge("a", "n", "b")],
+            "more than the 128,000,000 allowed",
         ),
     ]:
         job = await run_job(sqlite_client, graph=graph(nodes, edges))

@@ -250,8 +250,7 @@ class Repeat(AudioTransform):
     times: Annotated[int, Field(ge=1, le=1000)] = 2
 
     def change(self, audio: Audio) -> Audio:
-        if audio.duration * self.times > media.MAX_AUDIO_SECONDS:
-            raise ValueError(f"the result would be longer than {media.MAX_AUDIO_SECONDS} seconds")
+        media.check_audio_size(audio.frames * self.times, audio.channels)
         return Audio(np.tile(audio.samples, (self.times, 1)), audio.rate)
 
 
