@@ -6,6 +6,7 @@ keeps answering while they run."""
 from __future__ import annotations
 
 import io
+import math
 import wave
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -291,6 +292,55 @@ def resampled(audio: Audio, rate: int) -> Audio:
     parts.extend(out.to_ndarray() for out in resampler.resample(None))
     samples = np.concatenate(parts, axis=1).T if parts else np.zeros((0, audio.channels))
     return Audio(fit_length(samples, count), rate)
+
+
+def tempo_changed(audio: Audio, factor: float) -> Audio:
+    """Faster (`factor` > 1) or slower at the same pitch: FFmpeg's atempo filter (WSOLA)."""
+    import av
+
+    if factor == 1 or audio.frames == 0:
+        return audio
+    check_audio_size(round(audio.frames / factor), audio.channels)
+    layout = _layout(audio.channels)
+    graph = av.filter.Graph()
+    previous = graph.add_abuffer(format="fltp", sample_rate=audio.rate, layout=layout)
+    # One atempo takes 0.5 to 2 well; beyond that, chain several.
+    steps = max(1, math.ceil(abs(math.log2(factor))))
+    for _ in range(steps):
+        stage = graph.add("atempo", f"{factor ** (1 / steps):.6f}")
+        previous.link_to(stage)
+        previous = stage
+    # atempo may hand back interleaved samples: ask for planar ones, as everywhere else.
+    planar_format = graph.add("aformat", "sample_fmts=fltp")
+    previous.link_to(planar_format)
+    sink = graph.add("abuffersink")
+    planar_format.link_to(sink)
+    graph.configure()
+    planar = np.ascontiguousarray(audio.samples.T)
+    parts: list[np.ndarray] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                parts.append(graph.pull().to_ndarray())
+            except (av.BlockingIOError, av.EOFError):
+                return
+
+    for start in range(0, audio.frames, RESAMPLE_CHUNK):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar[:, start : start + RESAMPLE_CHUNK]),
+            format="fltp",
+            layout=layout,
+        )
+        frame.sample_rate = audio.rate
+        frame.pts = start
+        frame.time_base = Fraction(1, audio.rate)
+        graph.push(frame)
+        drain()
+    graph.push(None)
+    drain()
+    samples = np.concatenate(parts, axis=1).T if parts else np.zeros((0, audio.channels))
+    return Audio(fit_length(samples, round(audio.frames / factor)), audio.rate)
 
 
 def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:

@@ -491,8 +491,20 @@ AUDIO_CASES = [
             and o.audio.rate == 8000
             and rises(o.audio.samples[:1000, 0]) in range(99, 102)
         ),
+        {"factor": 2, "keep_pitch": False},
+        {"audio": "speech"},
+    ),
+    Case(
+        "audio.ChangeSpeed",
+        # Half as long, the 400 Hz tone still 400 Hz: 50 rises in its first 0.125 s.
+        lambda o: check(
+            o.audio.frames == 4000
+            and rises(o.audio.samples[:1000, 0]) in range(47, 53)
+            and _peak(o.audio.samples[:1000]) > 0.4
+        ),
         {"factor": 2},
         {"audio": "speech"},
+        name="ChangeSpeed-keep-pitch",
     ),
     Case(
         "audio.Resample",
