@@ -45,6 +45,9 @@ SHOWCASE: dict[str, dict[str, Any]] = {
     "image.FilmGrain": {"amount": 0.15},
     "image.Levels": {"in_black": 40, "in_white": 200, "gamma": 1.2},
     "image.Tint": {"color": "#3399ff", "amount": 0.7},
+    "image.LiftGammaGain": {"lift": 0.15, "gamma": 1.3, "gain": 0.85},
+    "image.WhiteBalance": {"mode": "manual", "temperature": 60},
+    "image.Curves": {"points": [[0, 0], [64, 24], [192, 232], [255, 255]]},
     "library.ChartRenderer": {
         "kind": "bar",
         "width": 320,
