@@ -148,6 +148,8 @@ def write_page(results: list[tuple[str, dict[str, Any], bytes]]) -> None:
         image.save(file, "PNG", optimize=True)
         settings = ", ".join(f"{k}={v}" for k, v in data.items() if k != "data" and k != "values")
         label = "the sample picture" if node_type == "sample" else f"`{node_type}`"
+        if node_type == "sample":
+            settings = "the input of the nodes below that take an image"
         rows.append(f"| {label} | {settings or 'defaults'} | ![{node_type}](gallery/{file.name}) |")
     PAGE.write_text(
         "# Node gallery\n\n"
