@@ -1111,3 +1111,11 @@ def test_bench_audio_baseline_does_the_same_work() -> None:
     legacy_samples = np.asarray(old, dtype=np.float32) / 32767
     # Away from the ends (where the resampler's filter starts up), within 2% of full scale.
     assert near(new.samples[200:-200, 0], legacy_samples[200:-200], 0.02)
+
+
+def test_ogg_audio_is_detected_as_audio() -> None:
+    from services import content_types
+
+    ogg = media.encode_audio(samples.speech_like(), "ogg")
+    assert content_types.detect(ogg[:4096]) == "audio/ogg"
+    assert content_types.detect(b"OggS\x00\x02" + b"\x00" * 22 + b"\x80theora") == "video/ogg"
