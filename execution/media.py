@@ -51,7 +51,15 @@ def image_to_bytes(image: Image.Image, format: str = "PNG") -> bytes:
     ):
         image = flatten(image)
     out = io.BytesIO()
-    image.save(out, format=format)
+    try:
+        image.save(out, format=format)
+    except (OSError, ValueError):
+        # A mode the format cannot hold (CMYK or float pixels as PNG, say): save it as RGB(A).
+        out = io.BytesIO()
+        flatten_mode = "RGBA" if "A" in image.getbands() and format != "JPEG" else "RGB"
+        if image.mode in ("F", "I", "I;16"):
+            image = image.convert("L")
+        image.convert(flatten_mode).save(out, format=format)
     return out.getvalue()
 
 
