@@ -5,19 +5,43 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # npm ci empties node_modules first, so the stamp inside it goes with any old install.
 NPM_STAMP := node_modules/.installed
+# The asset browser (web/) has its own package.json and lock; its build is not committed.
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f -not -path 'web/src/gql/*' 2>/dev/null) \
+	web/index.html web/vite.config.ts web/codegen.ts web/tsconfig.json web/scripts/budget.mjs \
+	schema.graphql
+# Vite 8 needs Node.js 20.19+ (or 22.12+).
+NODE_OK := node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) || a === 21 ? 0 : 1)'
 
-.PHONY: install npm-install serve test lint format bench docs gallery golden clean
+.PHONY: install npm-install web serve test lint format bench docs gallery golden clean screenshots
 
 install: $(STAMP) npm-install
 
 # GraphiQL for offline use and the JavaScript clients the tests drive, pinned by
-# package-lock.json. Without Node.js the server still runs: GraphiQL then loads from a CDN.
+# package-lock.json, and the asset browser built from web/. Without Node.js the server
+# still runs: GraphiQL then loads from a CDN and / says how to build the asset browser.
 npm-install:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(NPM_STAMP); \
+		$(MAKE) --no-print-directory $(NPM_STAMP) web; \
 	else \
-		echo "make install: node/npm not found, skipping 'npm ci': GraphiQL falls back to its CDN page (needs internet) and the Node.js tests are skipped"; \
+		echo "make install: node/npm not found, skipping 'npm ci': GraphiQL falls back to its CDN page (needs internet), the asset browser is not built and the Node.js tests are skipped"; \
 	fi
+
+# Type-checks, builds and checks the first-load budget (web/scripts/budget.mjs).
+web:
+	@if $(NODE_OK); then \
+		$(MAKE) --no-print-directory $(WEB_BUILD); \
+	else \
+		echo "make install: the asset browser needs Node.js 20.19+ (found $$(node --version)); / explains how to build it"; \
+	fi
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run build
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -45,6 +69,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Screenshots of the asset browser's main screens for docs/ (the browser tests take them).
+screenshots: install
+	TROVE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_web_browser.py
+
 bench: install
 	$(BIN)/python -m bench
 
@@ -61,4 +89,4 @@ golden: install
 	$(BIN)/python -m tests.make_golden
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

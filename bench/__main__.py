@@ -131,11 +131,11 @@ def gql_request(port: int, query: str, variables: dict[str, Any]) -> bytes:
     return build_request("127.0.0.1", port, "/graphql", body, {})
 
 
-async def throughput(port: int, request: bytes, seconds: float) -> LoadResult:
+async def throughput(
+    port: int, request: bytes, seconds: float, check: bytes = b'"edges"'
+) -> LoadResult:
     await run_load("127.0.0.1", port, request, connections=4, seconds=0.5)  # warm-up
-    return await run_load(
-        "127.0.0.1", port, request, connections=16, seconds=seconds, check=b'"edges"'
-    )
+    return await run_load("127.0.0.1", port, request, connections=16, seconds=seconds, check=check)
 
 
 async def sequential_p50s(port: int, requests: list[bytes], rounds: int) -> list[float]:
@@ -154,7 +154,14 @@ async def sequential_p50s(port: int, requests: list[bytes], rounds: int) -> list
 # Sections ----------------------------------------------------------------------------------
 
 
+def rest_request(port: int, job: str) -> bytes:
+    path = f"/api/assets?job_id={job}&page_size=50"
+    return build_request("127.0.0.1", port, path, b"", {}, method="GET")
+
+
 def bench_list(work: Path, quick: bool) -> list[Row]:
+    """One page of 50 assets of a job, three ways, in alternating rounds: Trove's GraphQL,
+    Trove's REST adapter (same server, same page) and the floor."""
     count = 20_000 if quick else 100_000
     env = {"TROVE_DATA_DIR": str(work / "list"), "TROVE_SECRET_KEY": SECRET}
     url = f"sqlite://{work / 'list' / 'trove.db'}"
@@ -163,39 +170,109 @@ def bench_list(work: Path, quick: bool) -> list[Row]:
     seed_sqlite(work / "list" / "trove.db", owner, count)
     seconds = 2.0 if quick else 5.0
     rounds = 2 if quick else 3
-    trove_rates, floor_rates = [], []
+    rates: dict[str, list[LoadResult]] = {"graphql": [], "rest": [], "floor": []}
     trove_ctx, trove_port = trove_server(env, work / "trove-list.log")
     floor_ctx, floor_port = floor_server(env, work / "floor-list.log")
     with trove_ctx, floor_ctx:
         for round_ in range(rounds):
             job = f"job-{round_ % 100}"
-            trove_rates.append(
-                asyncio.run(
-                    throughput(
-                        trove_port, gql_request(trove_port, LIST_QUERY, {"jobId": job}), seconds
-                    )
-                )
-            )
-            floor_rates.append(
-                asyncio.run(
-                    throughput(
-                        floor_port, gql_request(floor_port, LIST_QUERY, {"jobId": job}), seconds
-                    )
-                )
-            )
-    best_trove = max(trove_rates, key=lambda r: r.rate)
-    best_floor = max(floor_rates, key=lambda r: r.rate)
-    assert best_trove.errors == 0 and best_floor.errors == 0
-    ratio = best_trove.rate / best_floor.rate
+            sides = {
+                "graphql": (trove_port, gql_request(trove_port, LIST_QUERY, {"jobId": job})),
+                "rest": (trove_port, rest_request(trove_port, job)),
+                "floor": (floor_port, gql_request(floor_port, LIST_QUERY, {"jobId": job})),
+            }
+            for name, (port, request) in sides.items():
+                check = b'"assets"' if name == "rest" else b'"edges"'
+                rates[name].append(asyncio.run(throughput(port, request, seconds, check)))
+    best = {name: max(results, key=lambda r: r.rate) for name, results in rates.items()}
+    assert all(result.errors == 0 for result in best.values()), "requests failed"
+    graphql, rest, floor = best["graphql"], best["rest"], best["floor"]
+    to_floor = graphql.rate / floor.rate
+    to_rest = graphql.rate / rest.rate
     return [
         Row(
             f"list throughput ({count // 1000}k assets, 16 clients)",
-            f"{best_trove.rate:.0f} req/s (p50 {best_trove.percentile(0.5) * 1000:.1f} ms)",
-            f"floor {best_floor.rate:.0f} req/s",
-            ratio,
+            f"{graphql.rate:.0f} req/s (p50 {graphql.percentile(0.5) * 1000:.1f} ms)",
+            f"floor {floor.rate:.0f} req/s",
+            to_floor,
             ">= 0.5",
-            ratio >= 0.5,
+            to_floor >= 0.5,
+        ),
+        Row(
+            "list throughput, GraphQL / Trove's REST (same page)",
+            f"{graphql.rate:.0f} req/s",
+            f"REST {rest.rate:.0f} req/s",
+            to_rest,
+            ">= 0.8",
+            to_rest >= 0.8,
+        ),
+    ]
+
+
+def bench_cpu(work: Path, quick: bool) -> list[Row]:
+    """CPU per list request, in-process through ASGI (bench/cpu.py): the least noisy view
+    of the list path on a shared machine."""
+    from bench.cpu import seeded_measure
+
+    result = asyncio.run(
+        seeded_measure(
+            10_000 if quick else 20_000,
+            requests=150 if quick else 400,
+            rounds=2 if quick else 3,
+            profile=False,
         )
+    )
+    return [
+        Row(
+            "CPU per list request, GraphQL (in-process)",
+            f"{result.graphql_ms:.2f} ms",
+            "target 1.5 ms",
+            result.graphql_ms / 1.5,
+            "<= 1.0",
+            result.graphql_ms <= 1.5,
+        ),
+        Row(
+            "CPU per list request, GraphQL / REST",
+            f"{result.graphql_ms:.2f} ms",
+            f"REST {result.rest_ms:.2f} ms",
+            result.graphql_ms / result.rest_ms,
+            "<= 1.25",
+            result.graphql_ms / result.rest_ms <= 1.25,
+        ),
+        Row(
+            "CPU per list request, GraphQL / floor",
+            f"{result.graphql_ms:.2f} ms",
+            f"floor {result.floor_ms:.2f} ms",
+            result.graphql_ms / result.floor_ms,
+            "(for scale)",
+            True,
+        ),
+    ]
+
+
+def bench_engine(work: Path, quick: bool) -> list[Row]:
+    """The two changes of the list path, each against what it replaced, in-process."""
+    from bench.engine import executor_ms, records_ms
+
+    fast, normal = executor_ms(requests=200 if quick else 600, rounds=3)
+    lean, orm = records_ms(work / "engine", requests=200 if quick else 600, rounds=3)
+    return [
+        Row(
+            "executor: 50 x 7 page, fast path / graphql-core",
+            f"{fast:.2f} ms",
+            f"graphql-core {normal:.2f} ms",
+            fast / normal,
+            "< 1 (faster)",
+            fast < normal,
+        ),
+        Row(
+            "page fetch: 51 rows as records / as ORM objects",
+            f"{lean:.2f} ms",
+            f"ORM {orm:.2f} ms",
+            lean / orm,
+            "< 1 (faster)",
+            lean < orm,
+        ),
     ]
 
 
@@ -526,6 +603,8 @@ def bench_audio(work: Path, quick: bool) -> list[Row]:
 
 SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "list": bench_list,
+    "cpu": bench_cpu,
+    "engine": bench_engine,
     "paging": bench_deep_paging,
     "upload": bench_upload,
     "autosave": bench_autosave,

@@ -44,7 +44,10 @@ def create_floor_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await db.connect(url)
+        # In-process beside Trove (bench.cpu) the ORM is already open: share its connection.
+        owns_connection = not Tortoise.is_inited()
+        if owns_connection:
+            await db.connect(url)
         connection = Tortoise.get_connection(dialect)
         rows = await connection.execute_query_dict(
             'SELECT "id" FROM "users" WHERE "name" = \'local\''
@@ -52,7 +55,8 @@ def create_floor_app(settings: Settings) -> Starlette:
         state["owner"] = rows[0]["id"]
         state["connection"] = connection
         yield
-        await db.disconnect()
+        if owns_connection:
+            await db.disconnect()
 
     async def graphql(request: Request) -> Response:
         payload = json.loads(await request.body())

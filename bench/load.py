@@ -22,12 +22,17 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-def build_request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+def build_request(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str], method: str = "POST"
+) -> bytes:
     lines = [
-        f"POST {path} HTTP/1.1",
+        f"{method} {path} HTTP/1.1",
         f"Host: {host}:{port}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
+        *(
+            ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+            if method == "POST"
+            else []
+        ),
         *(f"{k}: {v}" for k, v in headers.items()),
         "",
         "",

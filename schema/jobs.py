@@ -62,7 +62,7 @@ class Job(Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list_assets(
+        page = await info.context.services.assets.list_records(
             owner=info.context.user,
             where=asset_service.AssetFilter(job_id=str(self.id), node_id=node_id),
             first=first,

@@ -30,6 +30,7 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 from graphql.type import (
     GraphQLInterfaceType,
@@ -162,7 +163,7 @@ class _Walker:
                 value = self.variables.get(value.name.value)
             elif isinstance(value, IntValueNode):
                 value = value.value
-            with contextlib.suppress(TypeError, ValueError):
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
                 requested = max(requested or 0, int(value))
         if requested is not None:
             return max(requested, 1)
@@ -180,20 +181,33 @@ def measure_operation(
     variables: Mapping[str, Any] | None,
 ) -> tuple[Measure, int] | None:
     """(the operation's measure, its number of root fields), or None when there is no
-    single operation to measure (validation or execution reports that)."""
+    operation to measure (validation or execution reports that). Without an operation
+    name, the largest of the document's operations counts: whichever one runs, it fits."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1:
+    if not operations:
         return None
-    operation = operations[0]
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walker = _Walker(schema, fragments, variables or {})
-    root = schema.get_root_type(operation.operation)
-    measured = walker.selection_set(operation.selection_set, root)
-    return measured, _root_fields(operation.selection_set, fragments, {})
+    depth = aliases = fields = cost = roots = 0
+    for operation in operations:
+        # A variable left out takes its declared default, as it will when executed.
+        defaults = {
+            definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+            for definition in operation.variable_definitions or ()
+            if definition.default_value is not None
+        }
+        walker = _Walker(schema, fragments, {**defaults, **(variables or {})})
+        root = schema.get_root_type(operation.operation)
+        measured = walker.selection_set(operation.selection_set, root)
+        depth = max(depth, measured.depth)
+        aliases = max(aliases, measured.aliases)
+        fields = max(fields, measured.fields)
+        cost = max(cost, measured.cost)
+        roots = max(roots, _root_fields(operation.selection_set, fragments, {}))
+    return Measure(depth, aliases, fields, cost), roots
 
 
 def _root_fields(
@@ -235,7 +249,8 @@ def limit_errors(limits: QueryLimits, measured: Measure, root_fields: int) -> li
                     extensions={
                         "code": "BAD_USER_INPUT",
                         "limit": what,
-                        "measured": value,
+                        # JSON readers lose integers past 2^53 (some refuse them).
+                        "measured": value if value < 2**53 else float(value),
                         "maximum": limit,
                     },
                 )

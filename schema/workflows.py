@@ -47,7 +47,7 @@ class Workflow(Node):
     async def assets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Asset]:
-        page = await info.context.services.assets.list_assets(
+        page = await info.context.services.assets.list_records(
             owner=info.context.user,
             where=asset_service.AssetFilter(workflow_id=str(self.id)),
             first=first,

@@ -23,6 +23,7 @@ from server.limits import BodySizeLimit
 from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
+from server.web import DEFAULT_WEB_DIST, WebApp
 from services.assets import AssetService
 from services.events import InProcessBroker
 from services.jobs import JobService
@@ -42,7 +43,13 @@ CORS_HEADERS = (
     "X-Apollo-Operation-Name",
 )
 # Let pages read what the content routes and the GraphQL errors tell them.
-CORS_EXPOSED_HEADERS = ("Content-Range", "Content-Length", "ETag", "WWW-Authenticate")
+CORS_EXPOSED_HEADERS = (
+    "Content-Range",
+    "Content-Length",
+    "ETag",
+    "WWW-Authenticate",
+    "X-Request-Id",
+)
 
 
 def build_services(settings: Settings) -> Services:
@@ -118,6 +125,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         node_modules=settings.node_modules or DEFAULT_NODE_MODULES,
     )
     graphiql.log_mode()
+    web = WebApp(
+        dist=settings.web_dist or DEFAULT_WEB_DIST,
+        public_url=settings.public_url,
+        auth_required=settings.auth != "none",
+    )
+    web.log_mode()
     graphql = TroveGraphQL(
         build_schema(
             limits=QueryLimits(
@@ -167,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *graphiql.routes(),
             *content.routes(),
             *rest.routes(),
+            *web.routes(),  # last: its history fallback takes any other GET for a page
         ],
         middleware=middleware,
         exception_handlers={Exception: unexpected},

@@ -71,6 +71,23 @@ class _RequestIdDefault(logging.Filter):
         return True
 
 
+def uvicorn_log_config() -> dict[str, Any]:
+    """uvicorn's own logging, with the request id on its lines (the access line included)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(request_id)s] %(message)s"
+    config["formatters"]["access"]["fmt"] = (
+        '%(levelprefix)s [%(request_id)s] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["filters"] = {"request_id": {"()": _RequestIdDefault}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["request_id"]
+    return config
+
+
 @click.group()
 def main() -> None:
     """Trove: an asset server for node-based AI and data workflows."""
@@ -97,7 +114,13 @@ def serve(host: str | None, port: int | None) -> None:
     # Migrating here first turns an unreachable database into one clear line, not a traceback.
     with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=uvicorn_log_config(),
+    )
 
 
 @main.command()

@@ -6,7 +6,7 @@ One place decides, for every surface:
   BodySizeLimit in server/limits.py, which answers through `error_response` below);
 - how a domain error (services/errors.py) or an unexpected exception is answered.
 
-Two JSON shapes, one per surface (docs/errors.md):
+Two JSON shapes, one per surface (docs/api.md "HTTP rules", docs/rest.md "Errors"):
 - GraphQL (/graphql):  {"errors": [{"message": ..., "extensions": {"code": ..., "requestId": ...}}]}
 - HTTP routes (/api/..., /assets/...): {"error": ..., "code": ..., "requestId": ...}
 Unexpected exceptions are answered INTERNAL_SERVER_ERROR with the request id only; the

@@ -35,9 +35,10 @@ OWN_ASSETS = {"trove-graphiql.js": STATIC / "graphiql.js"}
 
 DEFAULT_QUERY = """\
 # Welcome to Trove.
-# Press Ctrl-Enter (or the run button) to run this query.
+# Run this query with Ctrl-Enter or the run button.
 #
-# With TROVE_AUTH=token, put your token in the Headers tab:
+# With TROVE_AUTH=token, put your token in the
+# Headers tab below:
 #   {"Authorization": "Bearer trove_..."}
 # (create one with `trove token create --user NAME`)
 

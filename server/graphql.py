@@ -184,10 +184,11 @@ class TroveGraphQL(GraphQL[Context, None]):
         # Only browsers navigating here, which ask for HTML. Strawberry also answers `*/*`
         # with the page, but that is what Apollo Client sends with a persisted query's
         # hash-only GET, which must get JSON.
+        if request.method != "GET":
+            return False  # before parsing the query string: every POST asks this twice
         params = request.query_params
         return (
-            request.method == "GET"
-            and params.get("query") is None
+            params.get("query") is None
             and params.get("extensions") is None
             and "text/html" in request.headers.get("accept", "")
         )

@@ -13,6 +13,7 @@ from tempfile import SpooledTemporaryFile
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +28,7 @@ from server.settings import Settings
 from services.assets import HOME_FOLDER_NAME, AssetFilter, Tracking
 from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
+from services.records import AssetRecord
 from services.runtime import Services
 from services.urls import asset_url
 
@@ -187,12 +189,15 @@ class RestRoutes:
     async def _user(self, request: Request) -> models.User:
         return await self.admission.user(request)
 
-    def _asset_json(self, request: Request, asset: models.Asset) -> dict[str, Any]:
-        base = self.settings.external_base_url(request.base_url)
+    def _asset_json(
+        self, request: Request, asset: models.Asset | AssetRecord, base: str | None = None
+    ) -> dict[str, Any]:
+        if base is None:
+            base = self.settings.external_base_url(request.base_url)
         signer = self.services.signer
-        owner_id = str(asset.owner_id)  # type: ignore[attr-defined]
+        owner_id = str(asset.owner_id)  # type: ignore[union-attr]
         previewable = self.services.thumbnails.previewable(asset.content_type)
-        parent_id = asset.parent_id  # type: ignore[attr-defined]
+        parent_id = asset.parent_id  # type: ignore[union-attr]
         duration = asset.metadata.get("duration") if isinstance(asset.metadata, dict) else None
         return {
             "id": str(asset.id),
@@ -260,20 +265,20 @@ class RestRoutes:
     async def list_assets(self, request: Request) -> Response:
         user = await self._user(request)
         params = request.query_params
-        page = await self.services.assets.list_assets(
+        page = await self.services.assets.list_records(
             owner=user,
             where=self._filter(user, params),
             first=_page_size(params.get("page_size"), MAX_PAGE_SIZE),
             after=params.get("cursor") or None,
         )
         more = await page.has_next_page()
-        return JSONResponse(
-            {
-                "assets": [self._asset_json(request, asset) for asset in page.items],
-                # "" on the last page: nodetool clients loop `while next`.
-                "next": page.cursors[-1] if more and page.cursors else "",
-            }
-        )
+        base = self.settings.external_base_url(request.base_url)  # once, not per asset
+        body = {
+            "assets": [self._asset_json(request, asset, base) for asset in page.items],
+            # "" on the last page: nodetool clients loop `while next`.
+            "next": page.cursors[-1] if more and page.cursors else "",
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
 
     async def search_assets(self, request: Request) -> Response:
         user = await self._user(request)
@@ -449,7 +454,10 @@ class RestRoutes:
 
     async def delete_asset(self, request: Request) -> Response:
         user = await self._user(request)
-        deleted = await self.services.assets.delete_asset(
+        deleted = await self.services.assets.delete_asset_tree(
             owner=user, asset_id=request.path_params["asset_id"]
         )
-        return JSONResponse({"deleted_count": deleted})
+        # nodetool answers with the ids; the count is Trove's own.
+        return JSONResponse(
+            {"deleted_asset_ids": [str(i) for i in deleted], "deleted_count": len(deleted)}
+        )

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     persisted_query_cache_size: int = Field(default=1000, ge=0)
     # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
     node_modules: Path | None = None
+    # Where `make install` built the asset browser; unset means web/dist beside the code.
+    web_dist: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ workflow runner's auto-save all call these same functions."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import zlib
@@ -25,6 +26,7 @@ from services import content_types
 from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
 from services.events import EventBroker, asset_topic
 from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
+from services.records import AssetRecord, fetch_asset_records
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 
 logger = logging.getLogger(__name__)
@@ -274,6 +276,29 @@ class AssetService:
             before=before,
         )
 
+    async def list_records(
+        self,
+        *,
+        owner: User,
+        where: AssetFilter,
+        order: AssetOrder = AssetOrder.CREATED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[AssetRecord]:
+        """`list_assets` for readers that only serialise the page (the GraphQL and REST
+        list endpoints): the same page as light records instead of ORM objects."""
+        return await paginate(
+            self._filtered(owner, where),
+            _ORDERINGS[order],
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            fetch=fetch_asset_records,
+        )
+
     async def iter_assets(
         self,
         *,
@@ -336,6 +361,46 @@ class AssetService:
         )
         more = await page.has_next_page()
         return page.items, (page.cursors[-1] if more and page.cursors else "")
+
+    async def search_assets_global(
+        self,
+        *,
+        user_id: str | UUID,
+        query: str,
+        content_type: str | None = None,
+        limit: int = 100,
+        start_key: str | None = None,
+    ) -> tuple[list[Asset], str, list[dict[str, str]]]:
+        """The seed's `Asset.search_assets_global`: `(assets, next_key, folder_paths)`, the
+        paths as `{folder_id, folder_name, folder_path}` dicts in the assets' order."""
+        owner = User(id=parse_id(user_id, what="user"))
+        page, paths = await self.search_assets(
+            owner=owner,
+            query=query,
+            where=AssetFilter(content_type=content_type or None),
+            first=min(max(limit, 1), MAX_PAGE_SIZE),
+            after=start_key or None,
+        )
+        more = await page.has_next_page()
+        return (
+            page.items,
+            page.cursors[-1] if more and page.cursors else "",
+            [dataclasses.asdict(paths[asset.id]) for asset in page.items],
+        )
+
+    async def get_asset_path_info(
+        self, *, user_id: str | UUID, asset_ids: Sequence[str | UUID]
+    ) -> dict[str, dict[str, str]]:
+        """The seed's `Asset.get_asset_path_info`: folder path info by asset id, for the
+        user's own assets (unknown or malformed ids are left out)."""
+        owner = User(id=parse_id(user_id, what="user"))
+        ids = []
+        for raw in asset_ids:
+            with contextlib.suppress(NotFound):
+                ids.append(parse_id(raw))
+        assets = await Asset.filter(owner_id=owner.id, id__in=ids) if ids else []
+        paths = await self.folder_paths(owner=owner, assets=assets)
+        return {str(key): dataclasses.asdict(value) for key, value in paths.items()}
 
     async def search_assets(
         self,
@@ -502,7 +567,7 @@ class AssetService:
                 else:
                     staged = await self.stage_upload(item.content)
                 staged_blobs.append(staged)
-                stored_type = claimed_type or content_types.detect(staged.head)
+                stored_type = content_types.settle(claimed_type, staged.head)
                 if clean_name is None:
                     clean_name = "upload" + content_types.extension_for(stored_type)
                 fields = {
@@ -695,9 +760,14 @@ class AssetService:
         return deleted
 
     async def delete_asset(self, *, owner: User, asset_id: str | UUID) -> int:
+        return len(await self.delete_asset_tree(owner=owner, asset_id=asset_id))
+
+    async def delete_asset_tree(self, *, owner: User, asset_id: str | UUID) -> list[UUID]:
+        """Delete an asset, and a folder with everything in it; returns their ids."""
         asset = await self.get(owner=owner, asset_id=asset_id)
         ids = await self._with_descendants(owner, [asset.id])
-        return await self._delete_rows(owner, ids)
+        await self._delete_rows(owner, ids)
+        return ids
 
     def _require_filter(self, where: AssetFilter) -> None:
         if not any((where.node_id, where.job_id, where.workflow_id, where.created_before)):

@@ -147,6 +147,18 @@ def refine(detected: str, claimed: str | None) -> str:
     return detected
 
 
+def settle(claimed: str | None, head: bytes) -> str:
+    """What an upload is stored as: the client's claim unless it says nothing useful, or
+    only "a ZIP" for bytes whose parts say which Office or OpenDocument format they are."""
+    if claimed is None:
+        return detect(head)
+    if claimed in (ZIP, "application/x-zip-compressed"):
+        detected = detect(head)
+        if detected != ZIP and is_zip_based(detected):
+            return detected
+    return claimed
+
+
 def claim_fits(claimed: str, detected: str) -> bool:
     """Whether a claim is a fair name for bytes detected as `detected`: the same type, a
     precise name for a generic detection (a ZIP-based format for a ZIP, any text type for

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -47,6 +48,12 @@ def _resolved(value: bool) -> Callable[[], Awaitable[bool]]:
 
 
 def encode_cursor(ordering: Ordering, row: Any) -> str:
+    pk = row.pk
+    if ordering.key is None and isinstance(pk, UUID):
+        # Neither the ordering's name nor a UUID needs JSON escaping: format directly (a
+        # page encodes one cursor per row). Job ids are free text and take json.dumps.
+        payload = f'["{ordering.name}","{pk}"]'
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     key = [] if ordering.key is None else [getattr(row, ordering.key)]
     if ordering.key_is_datetime:
         key = [value.isoformat() for value in key]
@@ -108,7 +115,9 @@ async def paginate(
     after: str | None,
     last: int | None,
     before: str | None,
+    fetch: Callable[[QuerySet[Any]], Awaitable[Sequence[Any]]] | None = None,
 ) -> Page[Any]:
+    """One page of `queryset`; `fetch` turns the page's query into rows (default: models)."""
     validate_page_size("first", first)
     validate_page_size("last", last)
     if first is not None and last is not None:
@@ -127,7 +136,8 @@ async def paginate(
     limit = DEFAULT_PAGE_SIZE if requested is None else requested
     rows: Sequence[Any] = []
     if limit > 0:
-        rows = await bounded.order_by(*_order_by(ordering, forward=forward)).limit(limit + 1)
+        query = bounded.order_by(*_order_by(ordering, forward=forward)).limit(limit + 1)
+        rows = await (fetch(query) if fetch is not None else query)
     more = len(rows) > limit
     rows = list(rows[:limit])
     if not forward:

@@ -7,6 +7,7 @@ arrived over a WebSocket (ws://, wss://) still gets links a browser can fetch.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 from uuid import UUID
 
@@ -16,6 +17,7 @@ AssetLink = Literal["content", "thumbnail", "archive"]
 _HTTP_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
+@lru_cache(maxsize=64)
 def http_base(base_url: str) -> str:
     """`base_url` (scheme://host[:port][/prefix]) with an http(s) scheme and no trailing /."""
     scheme, separator, rest = base_url.partition("://")

@@ -23,6 +23,9 @@ from asgi_lifespan import LifespanManager
 from server.app import create_app
 from server.settings import Settings
 
+# Every query the tests send is checked against graphql-core's own executor (tests/parity.py).
+pytest_plugins = ["tests.parity"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TROVE_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"
 )

@@ -115,6 +115,17 @@ async def test_uploads_without_a_claim_are_detected(
     assert asset["data"]["createAsset"]["contentType"] == expected, asset
 
 
+async def test_an_upload_s_claim_wins_unless_it_only_says_zip(client: TroveClient) -> None:
+    said_zip = await client.upload(
+        office(XLSX), filename="sheet", file_content_type="application/zip"
+    )
+    assert said_zip["data"]["createAsset"]["contentType"] == XLSX
+    specific = await client.upload(office(PPTX), filename="deck", file_content_type=PPTX)
+    assert specific["data"]["createAsset"]["contentType"] == PPTX
+    archive = await client.upload(plain_zip(), filename="a.zip", file_content_type=ZIP)
+    assert archive["data"]["createAsset"]["contentType"] == ZIP
+
+
 def test_a_claim_refines_a_generic_detection_only_when_it_fits() -> None:
     far = office(XLSX, padding=16 * 1024)  # the `xl/` part is beyond the sniffed bytes
     assert content_types.detect(far[:8192]) == ZIP

@@ -64,6 +64,11 @@ async def test_refusals_are_readable_by_allowed_pages(app_factory: Any, sqlite_u
     assert response.status_code == 401
     assert response.headers["access-control-allow-origin"] == APP
     assert "WWW-Authenticate" in response.headers["access-control-expose-headers"]
+    # The request id of a refusal, to quote when reporting it.
+    assert "X-Request-Id" in response.headers["access-control-expose-headers"]
+    assert (
+        response.headers["x-request-id"] == response.json()["errors"][0]["extensions"]["requestId"]
+    )
 
 
 async def test_no_cors_by_default(app_factory: Any, sqlite_url: str) -> None:

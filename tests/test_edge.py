@@ -163,7 +163,10 @@ def test_a_live_servers_log_lines_carry_the_request_id(live_server_factory: Any)
         # Over a real connection: an error status and a body, not a dropped stream.
         response = http.get(created["url"])
         body = assert_http_error(response, 500, "CONTENT_MISSING")
+    rid = body["requestId"]
     deadline = time.monotonic() + 10
-    while f"[{body['requestId']}]: integrity:" not in server.log_path.read_text():
+    while f"[{rid}]: integrity:" not in server.log_path.read_text():
         assert time.monotonic() < deadline, server.log_path.read_text()[-2000:]
         time.sleep(0.1)
+    # uvicorn's access line for that request carries the same id.
+    assert f"[{rid}] 127.0.0.1" in server.log_path.read_text()

@@ -123,6 +123,9 @@ def test_graphiql_in_headless_chromium_runs_a_typed_query(
     # Before the token is typed, the page's schema request is refused; nothing else fails.
     assert all("status of 401" in error for error in report["consoleErrors"]), report
     assert "PASTE_YOUR_TOKEN_HERE" in report["headersTemplate"]
+    # In a 1280 px window the welcome comment and query fit the editor: no sideways scroll.
+    widths = (report["widestDefaultLine"], report["editorWidth"])
+    assert 0 < widths[0] <= widths[1], widths
     assert '"totalCount": 1' in report["defaultResponse"]
     assert "query Typed" in report["typedQuery"]
     # CodeMirror renders indentation with no-break spaces.

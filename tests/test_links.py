@@ -63,7 +63,7 @@ async def test_job_outputs_never_link_to_another_users_asset(
     assert outputs["forged"] == forged
     # A dict shaped like an asset reference gets no link unless the reader owns the asset.
     assert outputs["forgedRef"] == [{**forged_ref, "url": None}]
-    assert secret_id not in json.dumps(outputs).replace(secret_id, "", 2)
+    assert f"/assets/{secret_id}/" not in json.dumps(outputs)
     own_out = outputs["own"]["nested"]
     assert own_out["url"].startswith(f"http://testserver/assets/{own_id}/content?expires=")
     fetched = await trove.http.get(own_out["url"], headers={"authorization": ""})
@@ -96,34 +96,31 @@ async def test_auto_saved_outputs_link_to_the_readers_assets(client: TroveClient
     assert (await client.http.get(image["url"])).headers["content-type"] == "image/png"
 
 
-def test_asset_created_over_a_websocket_carries_http_links(live_server_factory: Any) -> None:
-    server = live_server_factory()
+async def test_asset_created_over_a_websocket_carries_http_links(
+    live_server_factory: Any, database_url: str
+) -> None:
+    server = await asyncio.to_thread(live_server_factory, database_url)
     ws_url = server.url.replace("http://", "ws://") + "/graphql"
-
-    async def scenario() -> dict[str, Any]:
-        async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            query = "subscription { assetCreated { id url thumbnailUrl } }"
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
-            await asyncio.sleep(0.3)
-            async with httpx.AsyncClient(base_url=server.url) as http:
-                operations = {
-                    "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { id } }",
-                    "variables": {"f": None},
-                }
-                response = await http.post(
-                    "/graphql",
-                    data={"operations": json.dumps(operations), "map": '{"0": ["variables.f"]}'},
-                    files={"0": ("dot.png", PNG, "image/png")},
-                    headers={"apollo-require-preflight": "1"},
-                )
-                assert response.status_code == 200, response.text
-                message = json.loads(await asyncio.wait_for(ws.recv(), 15))
-                event: dict[str, Any] = message["payload"]["data"]["assetCreated"]
-                for link in (event["url"], event["thumbnailUrl"]):
-                    assert link.startswith(f"{server.url}/assets/{event['id']}/"), link
-                    assert (await http.get(link)).status_code in (200, 415)
-                return event
-
-    asyncio.run(scenario())
+    async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription { assetCreated { id url thumbnailUrl } }"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        await asyncio.sleep(0.3)
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            operations = {
+                "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { id } }",
+                "variables": {"f": None},
+            }
+            response = await http.post(
+                "/graphql",
+                data={"operations": json.dumps(operations), "map": '{"0": ["variables.f"]}'},
+                files={"0": ("dot.png", PNG, "image/png")},
+                headers={"apollo-require-preflight": "1"},
+            )
+            assert response.status_code == 200, response.text
+            message = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            event: dict[str, Any] = message["payload"]["data"]["assetCreated"]
+            for link in (event["url"], event["thumbnailUrl"]):
+                assert link.startswith(f"{server.url}/assets/{event['id']}/"), link
+                assert (await http.get(link)).status_code in (200, 415)

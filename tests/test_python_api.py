@@ -79,6 +79,29 @@ async def test_search_with_folder_paths(context: ProcessingContext, owner: User)
     with pytest.raises(InvalidInput, match="at least 2 characters"):
         await assets.search_assets(owner=owner, query="a")
 
+    # The seed's names and shapes.
+    found, next_key, folder_paths = await assets.search_assets_global(
+        user_id=owner.id, query="deep", content_type="text"
+    )
+    assert [a.id for a in found] == [deep.id] and next_key == ""
+    assert folder_paths == [
+        {
+            "folder_id": str(two.id),
+            "folder_name": "Folder2",
+            "folder_path": "Home / Folder1 / Folder2",
+        }
+    ]
+    info = await assets.get_asset_path_info(
+        user_id=str(owner.id), asset_ids=[str(root.id), str(deep.id), "nonexistent_id"]
+    )
+    assert info[str(root.id)] == {
+        "folder_id": str(owner.id),
+        "folder_name": "Home",
+        "folder_path": "Home",
+    }
+    assert set(info) == {str(root.id), str(deep.id)}
+    assert await assets.get_asset_path_info(user_id=owner.id, asset_ids=[]) == {}
+
 
 async def test_create_asset_takes_the_seed_arguments(
     context: ProcessingContext, owner: User

@@ -126,3 +126,42 @@ async def test_each_limit_is_a_setting(app_factory: Any, sqlite_url: str) -> Non
         assert "20 tokens" in too_long["errors"][0]["message"]
         # Root fields and cost are off (0).
         assert await trove.data("{ __typename __typename }") == {"__typename": "Query"}
+
+
+async def test_hostile_page_sizes_and_several_operations_are_still_measured(
+    client: TroveClient,
+) -> None:
+    query = "query($n: Int) { assets(first: $n) { edges { node { id } } } }"
+    for value in (10**23, "1" * 5000, {"a": 1}, -5):
+        response = await client.http.post(
+            "/graphql", json={"query": query, "variables": {"n": value}}
+        )
+        assert response.status_code == 200
+        for error in response.json()["errors"]:
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    # Without an operation name the one that runs (the first) is the one measured.
+    many = " ".join(f"a{i}: __typename" for i in range(40))
+    body = await client.graphql("query Big { " + many + " } query Small { __typename }")
+    refusal(body, "aliases")
+    response = await client.http.post(
+        "/graphql",
+        json={
+            "query": "query Small { __typename } query Big { " + many + " }",
+            "operationName": "Big",
+        },
+    )
+    refusal(response.json(), "aliases")
+
+
+async def test_a_left_out_variable_counts_with_its_default(
+    app_factory: Any, sqlite_url: str
+) -> None:
+    query = """query($n: Int%s) { assets(first: $n) { edges { node { id name
+      children(first: $n) { edges { node { id name contentType size } } } } } } }"""
+    async with app_factory(sqlite_url, query_max_cost=30_000) as trove:
+        # Unset and undeclared: the default page (50) is assumed, 15,251.
+        assert "errors" not in await trove.graphql(query % "")
+        # Declared `= 100`: that is what runs, 60,501.
+        extensions = refusal(await trove.graphql(query % " = 100"), "cost")
+        assert extensions["measured"] == 60_501
+        assert "errors" not in await trove.graphql(query % " = 100", {"n": 10})

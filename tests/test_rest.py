@@ -214,7 +214,10 @@ async def test_folders_update_and_delete(client: TroveClient) -> None:
     assert fetched["get_url"] is None
 
     deleted = await client.http.delete(f"/api/assets/{folder_id}")
-    assert deleted.json() == {"deleted_count": 2}
+    assert deleted.json() == {
+        "deleted_asset_ids": [folder_id, asset["id"]],
+        "deleted_count": 2,
+    }
     gone = await client.http.get(f"/api/assets/{asset['id']}")
     assert gone.status_code == 404
     assert gone.json()["code"] == "NOT_FOUND"

@@ -2,6 +2,8 @@
 // (hashed GETs, with the retry on PERSISTED_QUERY_NOT_FOUND) and file uploads through
 // apollo-upload-client with the CSRF preflight header. Prints one JSON report.
 // Usage: node apollo.mjs GRAPHQL_URL [TOKEN]
+// Versions: package.json pins @apollo/client 3.14.1 and apollo-upload-client 18.0.1, the
+// ones docs/api.md names (apollo-upload-client 19+ needs Apollo Client 4 and other paths).
 import { createHash } from 'node:crypto';
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client/core/index.js';

@@ -15,11 +15,15 @@ const report = {
   headersTemplate: null,
   defaultResponse: null,
   typedResponse: null,
+  editorWidth: null,
+  widestDefaultLine: null,
 };
 
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath,
   headless: true,
+  // A common laptop window: the welcome comment must fit the query editor at this size.
+  viewport: { width: 1280, height: 800 },
   args: [
     '--headless',
     '--no-sandbox',
@@ -49,6 +53,19 @@ try {
   await page.goto(url, { waitUntil: 'load' });
   const queryEditor = page.locator('.graphiql-query-editor .CodeMirror');
   await queryEditor.waitFor();
+  // How wide the default query's lines are drawn, against the editor's visible width.
+  Object.assign(
+    report,
+    await queryEditor.evaluate((editor) => {
+      const scroller = editor.querySelector('.CodeMirror-scroll');
+      const lines = [...editor.querySelectorAll('.CodeMirror-line > span')];
+      const gutter = editor.querySelector('.CodeMirror-gutters')?.getBoundingClientRect().width ?? 0;
+      return {
+        editorWidth: scroller.clientWidth - gutter,
+        widestDefaultLine: Math.max(...lines.map((line) => line.getBoundingClientRect().width)),
+      };
+    }),
+  );
   const headersEditor = page.locator('.graphiql-editor-tool .CodeMirror').last();
   await headersEditor.waitFor();
   report.headersTemplate = await headersEditor.locator('.CodeMirror-code').innerText();

@@ -1,0 +1,245 @@
+"""The asset browser in headless Chromium against a live, seeded `trove serve`.
+
+One browser session per server walks through the app as a person would (tests/js/web.mjs)
+and reports what it saw; each test below checks one part of that report. With
+TROVE_SCREENSHOTS=DIR (`make screenshots`) the session also saves each main screen there.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.web import DEFAULT_WEB_DIST
+from tests.conftest import ROOT, TEST_SECRET, LiveServer
+from tests.js.runner import require, require_chromium, require_node, run_script
+from tests.web_seed import TILES, Api, png, seed
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def require_web_build() -> None:
+    require(
+        (DEFAULT_WEB_DIST / "index.html").is_file(),
+        "the asset browser is not built: run `make install`",
+    )
+    require(AXE.is_file(), "axe-core is not installed in web/node_modules: run `make install`")
+
+
+def start_server(tmp: Path, **env: str) -> LiveServer:
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    server = LiveServer(
+        {**os.environ, "TROVE_DATA_DIR": str(data_dir), "TROVE_SECRET_KEY": TEST_SECRET, **env},
+        data_dir,
+    )
+    server.start()
+    return server
+
+
+def drive(tmp: Path, server: LiveServer, mode: str, seeded: dict[str, Any], token: str = "") -> Any:
+    shots = os.environ.get("TROVE_SCREENSHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+    config = {
+        "url": server.url,
+        "mode": mode,
+        "token": token,
+        "seed": seeded,
+        "userDataDir": str(tmp / "chromium-profile"),
+        "axe": str(AXE),
+        "screenshots": shots,
+    }
+    (tmp / "config.json").write_text(json.dumps(config))
+    [report] = run_script(
+        "web.mjs", str(tmp / "config.json"), env={"CHROMIUM": require_chromium()}, timeout=600
+    )
+    return report
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    require_node("playwright-core")
+    require_web_build()
+    tmp = tmp_path_factory.mktemp("web-browser")
+    server = start_server(tmp)
+    try:
+        seeded = seed(server.url)
+        seeded["pngBase64"] = base64.b64encode(png(64, 64, (200, 30, 30))).decode()
+        report = drive(tmp, server, "main", seeded)
+        yield {"report": report, "seed": seeded, "server": server}
+    finally:
+        server.stop()
+
+
+def step(session: dict[str, Any], name: str) -> Any:
+    report = session["report"]
+    failures = [f for f in report["failures"] if f.startswith(name + ":")]
+    assert not failures, "\n".join(failures)
+    assert name in report["steps"], f"step {name} did not run"
+    return report["steps"][name]
+
+
+def test_gallery_pages_through_every_asset_on_scroll(session: dict[str, Any]) -> None:
+    gallery = step(session, "gallery")
+    assert gallery["firstPage"] == 48  # one page
+    assert gallery["total"] > TILES
+    assert gallery["afterScroll"] == gallery["total"]  # infinite scroll reached the end
+    assert gallery["lazy"] > 0
+
+
+def test_filters_live_in_the_url(session: dict[str, Any]) -> None:
+    filters = step(session, "filters")
+    assert "q=tile-0" in filters["url"] and "node=tiler" in filters["url"]
+    assert "type=image%2F" in filters["url"]
+    assert filters["restored"] == {"name": "tile-0", "node": "tiler", "type": "image/"}
+    assert filters["sorted"] == "tile-09.png"
+    assert filters["future"] == "0 assets"
+
+
+def test_keyboard_moves_through_the_grid(session: dict[str, Any]) -> None:
+    keys = step(session, "keyboard")
+    assert keys["right"] == "tile-02.png"
+    assert keys["down"] == f"tile-{2 + keys['columns']:02d}.png"
+    assert keys["opened"] == keys["down"]
+
+
+def test_an_auto_saved_asset_arrives_while_its_workflow_runs(session: dict[str, Any]) -> None:
+    live = step(session, "liveArrival")
+    assert live["wasSubscribed"] and live["beforeArrival"] == 0
+    assert live["started"]["status"] in ("QUEUED", "RUNNING")
+    assert live["name"].endswith("banner.png")
+    assert live["url"].endswith("/?job=live-1")  # no reload, no navigation
+
+
+def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
+    live = step(session, "jobStatusLive")
+    assert live["seen"][0] in ("queued", "running") and live["seen"][-1] == "completed"
+    assert live["banner"].endswith("banner.png")
+    job = step(session, "jobLive")
+    assert "completed" in job["seen"]
+    nodes = {group.split(" ")[1] for group in job["groups"]}
+    assert nodes == {"create", "resize", "grey", "video", "tone", "notes", "poster"}
+    assert step(session, "cancel")["status"] == "cancelled"
+    failed = step(session, "failedJob")
+    assert failed["status"] == "failed"
+    assert "Failed at node photo" in failed["error"] and "no image was given" in failed["error"]
+    assert step(session, "jobsList")["rows"] >= 3
+    assert step(session, "workflows")["rows"][0].startswith("Poster pipeline")
+
+
+def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:
+    image = step(session, "image")
+    assert image["width"] == 240 and "zoom-full" in image["zoomed"]
+    assert "Node\ngrey" in image["facts"] and "SHA-256" in image["facts"]
+    assert "Workflow\nPoster pipeline" in image["facts"]  # the name, not the id
+    video = step(session, "video")
+    assert video["duration"] > 0
+    assert 206 in video["statuses"]  # streamed with Range requests
+    assert step(session, "audio")["duration"] > 0
+    assert step(session, "text")["text"].startswith("Plain text notes")
+    json_view = step(session, "json")
+    assert '"sampler": {\n    "name": "euler"' in json_view["text"]  # pretty-printed
+    assert 'prompt: "a lighthouse at dusk"' in json_view["tree"]
+    assert "Hello from Trove" in step(session, "markdown")["html"]
+    pdf = step(session, "pdf")
+    assert pdf["status"] == 200 and pdf["type"] == "application/pdf"
+    download = step(session, "download")
+    assert download["name"] == "archive.bin" and "Folder\nRenders" in download["folder"]
+    assert step(session, "factLinks")["url"].endswith("/?node=grey")
+
+
+def test_lineage_can_be_walked_by_clicking(session: dict[str, Any]) -> None:
+    lineage = step(session, "lineage")
+    names = session["seed"]["byNode"]
+    assert lineage["parentName"] == names["resize"]["name"]
+    assert set(lineage["derivatives"]) == {names["resize"]["name"], names["video"]["name"]}
+
+
+def test_upload_shows_progress_per_file(session: dict[str, Any]) -> None:
+    upload = step(session, "upload")
+    assert upload["states"] == ["done", "done", "done"]
+    assert upload["partial"] > 0, "no progress was seen between start and end"
+    assert "Folder\nRenders" in upload["facts"]
+
+
+def test_rename_move_and_delete(session: dict[str, Any]) -> None:
+    assert "parameters.json" in step(session, "renameAndMove")["folderView"]
+    deleted = step(session, "delete")
+    assert deleted["stillThere"] == "tile-60.png"  # Cancel kept it
+    assert deleted["after"] is None
+    assert step(session, "folders")["folders"] == ["Renders"]
+    assert step(session, "notFound")["title"] == "Not found"
+
+
+def test_no_serious_accessibility_violations(session: dict[str, Any]) -> None:
+    report = session["report"]
+    assert len(report["axe"]) >= 12
+    assert {name: v for name, v in report["axe"].items() if v} == {}
+
+
+def test_responsive_and_dark(session: dict[str, Any]) -> None:
+    phone = step(session, "phone")
+    assert phone == {
+        "overflow": 0,
+        "assetOverflow": 0,
+        "foldedFilters": False,
+        "shownFilters": True,
+    }
+    assert step(session, "dark")["background"] == "rgb(18, 20, 28)"
+
+
+def test_nothing_fails_in_the_console_or_the_network(session: dict[str, Any]) -> None:
+    report = session["report"]
+    assert report["failures"] == []
+    assert report["consoleErrors"] == []
+    assert report["pageErrors"] == []
+    assert report["errorResponses"] == []
+    assert report["externalRequests"] == []
+    # Leaving a page cancels what it was still loading; nothing else may fail.
+    assert [r for r in report["failedRequests"] if not r.startswith("net::ERR_ABORTED")] == []
+
+
+def test_token_sign_in(tmp_path: Path) -> None:
+    require_node("playwright-core")
+    require_web_build()
+    server = start_server(tmp_path, TROVE_AUTH="token")
+    try:
+        token = subprocess.run(
+            [sys.executable, "-m", "server.cli", "token", "create", "--user", "browser"],
+            cwd=ROOT,
+            env=server.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()[-1]
+        seeded: dict[str, Any] = {"tiles": []}
+
+        with Api(server.url, token) as api:
+            api.upload_many(
+                [
+                    (f"signed-{i}.png", png(32, 32, (i * 60, 90, 160)), "image/png", {})
+                    for i in range(3)
+                ]
+            )
+        report = drive(tmp_path, server, "token", seeded, token)
+    finally:
+        server.stop()
+    assert report["failures"] == []
+    assert report["steps"]["prompt"]["title"] == "Sign in to Trove"
+    assert report["steps"]["wrongToken"]["error"] == "That token was not accepted."
+    signed_in = report["steps"]["signIn"]
+    assert signed_in["who"].startswith("Signed in") and token[:10] in signed_in["who"]
+    assert signed_in["count"] == "3 assets"
+    assert report["steps"]["reloadKeepsSession"]["who"] == signed_in["who"]
+    assert "asked for your token again" in report["steps"]["revokedTokenReturnsToPrompt"]["notice"]
+    assert report["axe"]["signIn"] == []
+    assert report["pageErrors"] == [] and report["externalRequests"] == []
+    # Refusals of missing or wrong tokens are the only errors.
+    assert all("status of 401" in error for error in report["consoleErrors"]), report

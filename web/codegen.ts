@@ -1,0 +1,20 @@
+// Typed operations from the committed public SDL: `npm run codegen` writes src/gql/.
+import type { CodegenConfig } from "@graphql-codegen/cli";
+
+const config: CodegenConfig = {
+  schema: "../schema.graphql",
+  documents: ["src/**/*.{ts,tsx}", "!src/gql/**/*"],
+  ignoreNoDocuments: true,
+  generates: {
+    "src/gql/": {
+      preset: "client",
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: "string", BigInt: "number", JSON: "unknown", Upload: "File" },
+      },
+    },
+  },
+};
+export default config;
