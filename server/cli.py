@@ -429,7 +429,10 @@ async def _outputs_with_links(outputs: Any, services: Any, owner: Any, base: str
 
 @main.command("nodes")
 @click.option("--json", "as_json", is_flag=True, help="Print the node types as JSON.")
-def list_nodes(as_json: bool) -> None:
+@click.option(
+    "--markdown", "as_markdown", is_flag=True, help="Print the node reference (docs/nodes.md)."
+)
+def list_nodes(as_json: bool, as_markdown: bool) -> None:
     """List the node types workflows can use (built-in and from installed packages)."""
     import dataclasses
     import json
@@ -438,7 +441,11 @@ def list_nodes(as_json: bool) -> None:
 
     registry = NodeRegistry.discover()
     infos = registry.infos()
-    if as_json:
+    if as_markdown:
+        from execution.reference import markdown
+
+        click.echo(markdown(infos), nl=False)
+    elif as_json:
         click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
     else:
         for info in infos:
