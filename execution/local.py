@@ -13,7 +13,7 @@ from models.ids import new_id
 from models.job import scoped_job_id
 from services.runtime import Services
 
-_END = object()
+_END = {"end": True}
 
 
 async def run_to_completion(
@@ -35,10 +35,12 @@ async def run_to_completion(
 
             async def report() -> None:
                 async for message in messages:
-                    if message is _END:
+                    if message.payload == _END:
                         return
-                    if on_event is not None and isinstance(message, NodeEvent):
-                        on_event(message)
+                    if on_event is not None:
+                        fields = dict(message.payload)
+                        fields["asset_ids"] = tuple(fields.get("asset_ids") or ())
+                        on_event(NodeEvent(**fields))
 
             reader = asyncio.create_task(report())
             try:

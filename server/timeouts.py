@@ -26,10 +26,16 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     headers a byte at a time; without this, each such client holds a connection forever.
     """
 
-    header_timeout: float = 10.0
+    # Read from TROVE_HEADER_TIMEOUT once per process: uvicorn imports this class by name
+    # (PROTOCOL) in each worker process it starts.
+    header_timeout: float | None = None
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if HeaderTimeoutProtocol.header_timeout is None:
+            from server.settings import Settings
+
+            HeaderTimeoutProtocol.header_timeout = Settings().header_timeout
         super().connection_made(transport)
         self._arm_header_timer()
 
@@ -48,7 +54,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _arm_header_timer(self) -> None:
-        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+        timeout = HeaderTimeoutProtocol.header_timeout or 10.0
+        self._header_timer = self.loop.call_later(timeout, self._headers_too_slow)
 
     def _disarm_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -62,8 +69,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutProtocol]:
-    return type("TroveHttpProtocol", (HeaderTimeoutProtocol,), {"header_timeout": seconds})
+# What `trove serve` passes as uvicorn's `http`: a name, so worker processes import it too.
+PROTOCOL = "server.timeouts:HeaderTimeoutProtocol"
 
 
 class BodyReadTimeout(TroveError):

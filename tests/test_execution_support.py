@@ -78,7 +78,13 @@ async def job_assets(client: TroveClient, **filters: Any) -> list[dict[str, Any]
         "jobId: $jobId, workflowId: $workflowId, first: 100, orderBy: CREATED_AT_ASC) { "
         "totalCount nodes { " + ASSET_FIELDS + " } } }"
     )
-    data = await client.data(query, filters)
+    # totalCount and the page are two reads: while a job is still saving, an asset may
+    # commit between them, so ask again until both saw the same rows.
+    for _ in range(50):
+        data = await client.data(query, filters)
+        if data["assets"]["totalCount"] == len(data["assets"]["nodes"]):
+            break
+        await asyncio.sleep(0.02)
     assert data["assets"]["totalCount"] == len(data["assets"]["nodes"])
     nodes: list[dict[str, Any]] = data["assets"]["nodes"]
     return nodes

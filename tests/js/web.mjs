@@ -49,9 +49,12 @@ await context.route('**/*', (route) => {
 });
 const page = context.pages()[0] || (await context.newPage());
 page.setDefaultTimeout(TIMEOUT);
-page.on('console', (m) => m.type() === 'error' && report.consoleErrors.push(`${m.text()} @ ${page.url()}`));
+// While a step takes the network away on purpose, what that makes fail is expected.
+let offline = false;
+const expected = (text) => offline && text.includes('ERR_INTERNET_DISCONNECTED');
+page.on('console', (m) => m.type() === 'error' && !expected(m.text()) && report.consoleErrors.push(`${m.text()} @ ${page.url()}`));
 page.on('pageerror', (e) => report.pageErrors.push(String(e)));
-page.on('requestfailed', (r) => report.failedRequests.push(`${r.failure()?.errorText} ${r.url()}`));
+page.on('requestfailed', (r) => !expected(r.failure()?.errorText ?? '') && report.failedRequests.push(`${r.failure()?.errorText} ${r.url()}`));
 page.on('response', (r) => r.status() >= 400 && report.errorResponses.push(`${r.status()} ${r.url()}`));
 
 const url = (path) => config.url + path;
@@ -212,7 +215,18 @@ if (config.mode === 'token') {
     });
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/asset\//);
-    return { right, down, columns, opened: await page.locator('.asset-view h1').innerText() };
+    const opened = await page.locator('.asset-view h1').innerText();
+    const position = await page.locator('.stepper').innerText();
+    // In the asset view, the arrows step through the grid it was opened from; Escape goes back.
+    await page.keyboard.press('ArrowRight');
+    await page.locator('.asset-view h1', { hasText: `tile-${String(Number(opened.slice(5, 7)) + 1).padStart(2, '0')}.png` }).waitFor();
+    const next = await page.locator('.asset-view h1').innerText();
+    await page.keyboard.press('ArrowLeft');
+    await page.locator('.asset-view h1', { hasText: opened }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.waitForURL(/\?node=tiler&sort=NAME_ASC$/);
+    await page.locator('.grid .card').first().waitFor();
+    return { right, down, columns, opened, position, next, back: page.url() };
   });
 
   await step('image', async () => {
@@ -445,13 +459,24 @@ if (config.mode === 'token') {
       await page.waitForTimeout(50);
     }
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    // Offline, an upload fails with a message and a Retry button that works once back online.
+    offline = true;
+    await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.locator('#file-input').setInputFiles([{ name: 'offline-upload.txt', mimeType: 'text/plain', buffer: Buffer.from('later') }]);
+    const failedRow = page.locator('.upload', { hasText: 'offline-upload.txt' });
+    await failedRow.locator('[data-state="failed"], .error').first().waitFor();
+    const offlineError = await failedRow.locator('.error').innerText();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    offline = false;
+    await failedRow.getByRole('button', { name: 'Retry offline-upload.txt' }).click();
+    await page.locator('.upload[data-state="done"]', { hasText: 'offline-upload.txt' }).waitFor();
     await axe('upload');
     await shot('upload');
     const states = await page.locator('.upload').evaluateAll((rows) => rows.map((r) => r.dataset.state));
     await page.locator('.upload-name a', { hasText: 'pixel-upload.png' }).click();
     await page.waitForURL(/\/asset\//);
     const facts = await page.locator('.facts dl').innerText();
-    return { states, partial: partial.length, sample: partial.slice(0, 2), count: await page.locator('h1').innerText(), facts };
+    return { offlineError, states, partial: partial.length, sample: partial.slice(0, 2), count: await page.locator('h1').innerText(), facts };
   });
 
   await step('renameAndMove', async () => {

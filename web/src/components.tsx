@@ -10,7 +10,7 @@ export function AssetCard({ asset, fresh = false }: { asset: CardFieldsFragment;
   const href = asset.contentType === "folder" ? `/?folder=${encodeURIComponent(asset.id)}` : `/asset/${encodeURIComponent(asset.id)}`;
   return (
     <li class={fresh ? "card fresh" : "card"}>
-      <Link href={href} class="card-link" data-asset-id={asset.id}>
+      <Link href={href} class="card-link" data-asset-id={asset.id} onClick={(e) => rememberBrowsing(e.currentTarget as HTMLElement)}>
         <span class="thumb">
           {asset.thumbnailUrl ? (
             <img src={asset.thumbnailUrl} alt="" loading="lazy" decoding="async" width={256} height={256} />
@@ -143,4 +143,30 @@ export function useWorkflowNames(): Map<string, string> {
   const [result] = useQuery({ query: WorkflowNamesQuery });
   const nodes = result.data?.workflows.nodes;
   return new Map((nodes ?? []).map((w) => [w.id, w.name]));
+}
+
+const BROWSING = "trove.browsing";
+
+/** The grid an asset was opened from: its page (with filters) and the order of its assets,
+ *  so the asset view can go back to it and step to the neighbours. */
+export interface Browsing {
+  url: string;
+  ids: string[];
+}
+
+function rememberBrowsing(link: HTMLElement): void {
+  const grid = link.closest(".grid");
+  if (!grid) return;
+  const ids = [...grid.querySelectorAll<HTMLElement>(".card-link[data-asset-id]")]
+    .filter((l) => !l.getAttribute("href")?.startsWith("/?"))
+    .map((l) => l.dataset.assetId!);
+  sessionStorage.setItem(BROWSING, JSON.stringify({ url: location.pathname + location.search, ids }));
+}
+
+export function browsing(): Browsing | null {
+  try {
+    return JSON.parse(sessionStorage.getItem(BROWSING) ?? "null") as Browsing | null;
+  } catch {
+    return null;
+  }
 }

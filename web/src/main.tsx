@@ -1,7 +1,7 @@
 import "./styles.css";
 import { render } from "preact";
 import { Provider } from "@urql/preact";
-import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { checkToken, storedToken, storeToken } from "./auth";
 import { makeClient } from "./client";
 import { Link, match, usePlace } from "./router";
@@ -18,6 +18,16 @@ type Session = { state: "checking" } | { state: "signed-out"; reason?: string } 
 
 function Routes() {
   const { path, query } = usePlace();
+  // A new page takes the focus, as a page load would: screen readers announce it and Tab
+  // starts from its top, not from a link that is gone.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [path]);
   let params: Record<string, string> | null;
   if ((params = match("/asset/:id", path))) return <AssetView id={params.id} />;
   if (match("/jobs", path)) return <JobList />;
@@ -28,7 +38,7 @@ function Routes() {
   if (match("/folders", path)) return <FolderList />;
   if (match("/", path)) return <Gallery query={query} />;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <h1>Not found</h1>
       <p>
         Nothing lives at <code>{path}</code>. <Link href="/">Back to the gallery</Link>.

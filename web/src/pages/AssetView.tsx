@@ -1,6 +1,6 @@
 import { useMutation, useQuery } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
-import { Dialog, ErrorMessage, StatusBadge, useWorkflowNames } from "../components";
+import { Dialog, ErrorMessage, StatusBadge, browsing, useWorkflowNames } from "../components";
 import { bytes, typeLabel, when } from "../format";
 import type { CardFieldsFragment } from "../gql/graphql";
 import { AssetQuery, DeleteAssetMutation, FoldersQuery, UpdateAssetMutation } from "../ops";
@@ -83,7 +83,7 @@ function Lineage({ asset, parents, children, more }: { asset: CardFieldsFragment
   );
 }
 
-function Actions({ id, name, parentId }: { id: string; name: string; parentId: string | null | undefined }) {
+function Actions({ id, name, parentId, back }: { id: string; name: string; parentId: string | null | undefined; back: string }) {
   const [dialog, setDialog] = useState<"rename" | "move" | "delete" | null>(null);
   const [newName, setNewName] = useState(name);
   const [folder, setFolder] = useState(parentId ?? "");
@@ -172,7 +172,7 @@ function Actions({ id, name, parentId }: { id: string; name: string; parentId: s
               const result = await remove({ id }, { additionalTypenames: ["Asset"] });
               if (!result.error) {
                 close();
-                navigate("/", { replace: true });
+                navigate(back, { replace: true });
               }
             }}
           >
@@ -184,15 +184,38 @@ function Actions({ id, name, parentId }: { id: string; name: string; parentId: s
   );
 }
 
+/** Where the asset was opened from, and its neighbours there (← and → step to them). */
+function useBrowsing(id: string) {
+  const context = browsing();
+  const index = context ? context.ids.indexOf(id) : -1;
+  const back = context && index >= 0 ? context.url : "/";
+  const previous = index > 0 ? context!.ids[index - 1] : null;
+  const next = context && index >= 0 && index < context.ids.length - 1 ? context.ids[index + 1] : null;
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+      const target = event.target as HTMLElement;
+      if (target.closest("input, select, textarea, video, audio, dialog, [contenteditable]")) return;
+      const to = event.key === "ArrowLeft" ? previous : event.key === "ArrowRight" ? next : null;
+      if (to) navigate(`/asset/${encodeURIComponent(to)}`, { replace: true });
+      else if (event.key === "Escape") navigate(back);
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [previous, next, back]);
+  return { back, previous, next, position: index >= 0 ? `${index + 1} of ${context!.ids.length}` : null };
+}
+
 export function AssetView({ id }: { id: string }) {
   const [result] = useQuery({ query: AssetQuery, variables: { id } });
   const workflowNames = useWorkflowNames();
-  if (result.error) return <main id="main" class="page"><ErrorMessage error={result.error} /></main>;
+  const around = useBrowsing(id);
+  if (result.error) return <main id="main" tabIndex={-1} class="page"><ErrorMessage error={result.error} /></main>;
   const asset = result.data?.asset;
-  if (!result.data) return <main id="main" class="page"><p class="loading">Loading…</p></main>;
+  if (!result.data) return <main id="main" tabIndex={-1} class="page"><p class="loading">Loading…</p></main>;
   if (!asset)
     return (
-      <main id="main" class="page">
+      <main id="main" tabIndex={-1} class="page">
         <h1>Asset not found</h1>
         <p>
           It may have been deleted. <Link href="/">Back to the gallery</Link>
@@ -223,17 +246,38 @@ export function AssetView({ id }: { id: string }) {
   if (asset.workflowId) facts.push(["Workflow", <Link href={withQuery("/", { workflow: asset.workflowId })}>{workflowNames.get(asset.workflowId) ?? asset.workflowId}</Link>]);
   if (asset.parent) facts.push(["Folder", <Link href={withQuery("/", { folder: asset.parent.id })}>{asset.parent.name}</Link>]);
   return (
-    <main id="main" class="page asset-view">
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <Link href="/">Gallery</Link> / <span>{asset.name}</span>
-      </nav>
+    <main id="main" tabIndex={-1} class="page asset-view">
+      <div class="crumbs-row">
+        <nav class="crumbs" aria-label="Breadcrumb">
+          <Link href={around.back}>Gallery</Link> / <span>{asset.name}</span>
+        </nav>
+        {around.position && (
+          <nav class="stepper" aria-label="Neighbouring assets">
+            {around.previous ? (
+              <Link href={`/asset/${encodeURIComponent(around.previous)}`} aria-keyshortcuts="ArrowLeft">
+                ← Previous
+              </Link>
+            ) : (
+              <span class="muted">← Previous</span>
+            )}
+            <span class="muted">{around.position}</span>
+            {around.next ? (
+              <Link href={`/asset/${encodeURIComponent(around.next)}`} aria-keyshortcuts="ArrowRight">
+                Next →
+              </Link>
+            ) : (
+              <span class="muted">Next →</span>
+            )}
+          </nav>
+        )}
+      </div>
       <div class="asset-head">
         <h1>{asset.name}</h1>
         <div class="actions">
           <a class="button primary" href={asset.url} download={asset.name}>
             Download
           </a>
-          <Actions id={asset.id} name={asset.name} parentId={asset.parentId} />
+          <Actions id={asset.id} name={asset.name} parentId={asset.parentId} back={around.back} />
         </div>
       </div>
       <div class="asset-layout">

@@ -23,7 +23,7 @@ export function FolderList() {
   };
   const sorted = [...folders].sort((a, b) => path(a.id).localeCompare(path(b.id)));
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <div class="page-head">
         <h1>Folders</h1>
         <p class="count">{result.data ? `${folders.length} ${folders.length === 1 ? "folder" : "folders"}` : ""}</p>

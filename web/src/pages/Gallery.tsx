@@ -172,7 +172,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
   const keys = (group: readonly { key?: string | null }[] | undefined) => (group ?? []).map((g) => g.key).filter((k): k is string => !!k);
 
   return (
-    <main id="main" class="page gallery">
+    <main id="main" tabIndex={-1} class="page gallery">
       <div class="page-head">
         <h1>Assets</h1>
         <p class="count" aria-live="polite">

@@ -100,7 +100,7 @@ export function JobList() {
   const cursors = pages.status === status ? pages.cursors : [null];
   const current = info?.status === status ? info : null;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <div class="page-head">
         <h1>Jobs</h1>
         <p class="count">{current ? `${current.totalCount} ${current.totalCount === 1 ? "job" : "jobs"}` : ""}</p>
@@ -184,9 +184,9 @@ export function JobView({ id }: { id: string }) {
   useEffect(() => {
     if (loaded && job && job.status !== loaded.status && !ACTIVE.includes(job.status)) refetch({ requestPolicy: "network-only" });
   }, [job?.status]);
-  if (result.error) return <main id="main" class="page"><ErrorMessage error={result.error} /></main>;
-  if (!result.data) return <main id="main" class="page"><p class="loading">Loading…</p></main>;
-  if (!job || !loaded) return <main id="main" class="page"><h1>Job not found</h1></main>;
+  if (result.error) return <main id="main" tabIndex={-1} class="page"><ErrorMessage error={result.error} /></main>;
+  if (!result.data) return <main id="main" tabIndex={-1} class="page"><p class="loading">Loading…</p></main>;
+  if (!job || !loaded) return <main id="main" tabIndex={-1} class="page"><h1>Job not found</h1></main>;
   const assets = [...loaded.assets.nodes, ...arrived.filter((a) => !loaded.assets.nodes.some((b) => b.id === a.id))];
   const byNode = new Map<string, CardFieldsFragment[]>();
   for (const asset of assets) {
@@ -195,7 +195,7 @@ export function JobView({ id }: { id: string }) {
   }
   const outputs = (job as { outputs?: unknown }).outputs ?? loaded.outputs;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <nav class="crumbs" aria-label="Breadcrumb">
         <Link href="/jobs">Jobs</Link> / <span>{job.id}</span>
       </nav>

@@ -6,7 +6,7 @@ export function SignIn({ reason, onSignedIn }: { reason?: string; onSignedIn: (t
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
-    <main id="main" class="signin">
+    <main id="main" tabIndex={-1} class="signin">
       <form
         class="card-panel"
         onSubmit={async (event) => {

@@ -65,9 +65,15 @@ export function Upload() {
     pump(tags);
   }
 
+  function retry(item: Item) {
+    patch(item.key, { state: "waiting", loaded: 0, error: undefined });
+    queue.current.push(item);
+    pump(tags);
+  }
+
   const done = items.filter((i) => i.state === "done").length;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <div class="page-head">
         <h1>Upload</h1>
         {items.length > 0 && (
@@ -144,7 +150,14 @@ export function Upload() {
                 {item.state === "uploading" && `${bytes(item.loaded)} of ${bytes(item.file.size)}`}
                 {item.state === "waiting" && "Waiting"}
                 {item.state === "done" && "Done"}
-                {item.state === "failed" && <span class="error">{item.error}</span>}
+                {item.state === "failed" && (
+                  <>
+                    <span class="error">{item.error}</span>{" "}
+                    <button type="button" class="link" onClick={() => retry(item)} aria-label={`Retry ${item.file.name}`}>
+                      Retry
+                    </button>
+                  </>
+                )}
               </span>
             </li>
           ))}

@@ -16,7 +16,7 @@ export function WorkflowList() {
   const [result] = useQuery({ query: WorkflowsQuery, variables: { first: 100 } });
   const workflows = result.data?.workflows;
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <div class="page-head">
         <h1>Workflows</h1>
         <p class="count">{workflows ? `${workflows.totalCount} stored` : ""}</p>
@@ -115,14 +115,14 @@ function RunForm({ workflowId, inputs }: { workflowId: string; inputs: GraphNode
 
 export function WorkflowView({ id }: { id: string }) {
   const [result] = useQuery({ query: WorkflowQuery, variables: { id } });
-  if (result.error) return <main id="main" class="page"><ErrorMessage error={result.error} /></main>;
-  if (!result.data) return <main id="main" class="page"><p class="loading">Loading…</p></main>;
+  if (result.error) return <main id="main" tabIndex={-1} class="page"><ErrorMessage error={result.error} /></main>;
+  if (!result.data) return <main id="main" tabIndex={-1} class="page"><p class="loading">Loading…</p></main>;
   const workflow = result.data.workflow;
-  if (!workflow) return <main id="main" class="page"><h1>Workflow not found</h1></main>;
+  if (!workflow) return <main id="main" tabIndex={-1} class="page"><h1>Workflow not found</h1></main>;
   const nodes = ((workflow.graph as { nodes?: GraphNode[] }).nodes ?? []).filter((n) => n && typeof n.type === "string");
   const inputs = nodes.filter((n) => n.type.startsWith("input."));
   return (
-    <main id="main" class="page">
+    <main id="main" tabIndex={-1} class="page">
       <nav class="crumbs" aria-label="Breadcrumb">
         <Link href="/workflows">Workflows</Link> / <span>{workflow.name}</span>
       </nav>
