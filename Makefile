@@ -14,7 +14,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f -not -path 'web/src/gql/*
 # Vite 8 needs Node.js 20.19+ (or 22.12+).
 NODE_OK := node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) || a === 21 ? 0 : 1)'
 
-.PHONY: install npm-install web serve test lint format bench clean screenshots
+.PHONY: install npm-install web serve test lint format bench diagrams docs gallery golden clean screenshots
 
 install: $(STAMP) npm-install
 
@@ -75,6 +75,22 @@ screenshots: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Pictures in docs/ from their text sources (Graphviz: `apt-get install graphviz`).
+diagrams:
+	dot -Tsvg docs/topology.dot -o docs/topology.svg
+
+# The node reference in docs/nodes.md, written from the registry (a test checks it is current).
+docs: install
+	$(BIN)/python -m execution.reference
+
+# docs/gallery.md: every image node run on one sample picture through the workflow runner.
+gallery: install
+	$(BIN)/python -m tests.make_gallery
+
+# Reference renders for the golden-image tests; regenerate only when a filter should change.
+golden: install
+	$(BIN)/python -m tests.make_golden
 
 clean:
 	rm -rf $(VENV) node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

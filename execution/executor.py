@@ -70,6 +70,19 @@ class Executor:
         if not task.cancelled() and task.exception() is not None:
             logger.error("job %s could not record its result", job_id, exc_info=task.exception())
 
+    @property
+    def stopping(self) -> bool:
+        """Set when the process is going away: interrupted jobs then fail instead of
+        counting as cancelled."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+
+    def running_ids(self) -> list[str]:
+        return list(self._running)
+
     def is_running(self, job_id: str) -> bool:
         return job_id in self._running
 

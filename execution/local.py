@@ -12,7 +12,7 @@ from models import Job, User
 from models.ids import new_id
 from services.runtime import Services
 
-_END = object()
+_END = {"end": True}
 
 
 async def run_to_completion(
@@ -34,10 +34,12 @@ async def run_to_completion(
 
             async def report() -> None:
                 async for message in messages:
-                    if message is _END:
+                    if message.payload == _END:
                         return
-                    if on_event is not None and isinstance(message, NodeEvent):
-                        on_event(message)
+                    if on_event is not None:
+                        fields = dict(message.payload)
+                        fields["asset_ids"] = tuple(fields.get("asset_ids") or ())
+                        on_event(NodeEvent(**fields))
 
             reader = asyncio.create_task(report())
             try:

@@ -106,7 +106,7 @@ class BaseNode(BaseModel):
                 type=type_name(field.annotation),
                 required=field.is_required(),
                 default=_json_default(field),
-                description=field.description,
+                description=_described(field),
             )
             for name, field in cls.model_fields.items()
         ]
@@ -204,6 +204,37 @@ def _return_annotation(cls: type[BaseNode]) -> Any:
         return eval(raw, namespace)  # an annotation, evaluated as typing would
 
 
+def bounds_of(field: FieldInfo) -> str | None:
+    """The field's constraints in words, such as "0 to 10", "> 0, <= 600" or "1 to 64 items"."""
+    found: dict[str, Any] = {}
+    for item in field.metadata:
+        for attribute in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+            value = getattr(item, attribute, None)
+            if value is not None:
+                found[attribute] = value
+    parts: list[str] = []
+    if "ge" in found and "le" in found:
+        parts.append(f"{found['ge']} to {found['le']}")
+    else:
+        parts += [f"{symbol} {found[name]}" for name, symbol in _BOUND_SYMBOLS if name in found]
+    low, high = found.get("min_length"), found.get("max_length")
+    if high is not None:
+        parts.append(f"{low or 0} to {high} items")
+    elif low is not None:
+        parts.append(f"at least {low} items")
+    return ", ".join(parts) or None
+
+
+_BOUND_SYMBOLS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+
+
+def _described(field: FieldInfo) -> str | None:
+    bounds = bounds_of(field)
+    if bounds is None:
+        return field.description
+    return f"{field.description} ({bounds})" if field.description else bounds
+
+
 def _json_default(field: FieldInfo) -> Any:
     if field.default is not PydanticUndefined:
         value = field.default
@@ -264,6 +295,8 @@ def type_name(annotation: Any) -> str:
     if origin in (list, Sequence):
         args = get_args(annotation)
         return f"list[{type_name(args[0]) if args else 'any'}]"
+    if origin is tuple:
+        return "tuple[" + ", ".join(type_name(a) for a in get_args(annotation)) + "]"
     if origin in (dict, Mapping) or annotation is dict:
         return "dict"
     if isinstance(annotation, type):

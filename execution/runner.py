@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -131,7 +132,8 @@ class WorkflowRunner:
         return values
 
     async def _publish(self, event: NodeEvent) -> None:
-        await self.context.services.broker.publish(node_topic(self.job_id), event)
+        payload = dataclasses.asdict(event)
+        await self.context.services.broker.publish(node_topic(self.job_id), payload)
 
     async def _run_node(self, node: GraphNode) -> None:
         for source in self.graph.upstream(node.id):

@@ -51,6 +51,10 @@ class Job(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # The process that holds the job (host:pid:nonce) and when it last said it is alive: a
+    # job whose holder is gone (no heartbeat within TROVE_JOB_LEASE_SECONDS) is failed.
+    worker_id = fields.CharField(max_length=255, null=True)
+    heartbeat_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "jobs"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from aerich import Command
+from aerich.migrate import Migrate
 from tortoise import Tortoise
 
 from models.db import APP, migrations_location, tortoise_config
@@ -14,8 +15,22 @@ DIALECT_URLS = {
 }
 
 
+# aerich collects a migration's statements in class attributes and never clears them, so a
+# second dialect generated in the same process would also get the first one's SQL.
+_MIGRATE_STATE = (
+    "upgrade_operators",
+    "downgrade_operators",
+    "_upgrade_fk_m2m_index_operators",
+    "_downgrade_fk_m2m_index_operators",
+    "_upgrade_m2m",
+    "_downgrade_m2m",
+)
+
+
 async def pending_migration(url: str, location: str, name: str = "update") -> str:
     """Write the migration the models need beyond the chain at `location`; '' when none."""
+    for attribute in _MIGRATE_STATE:
+        setattr(Migrate, attribute, [])
     command = Command(tortoise_config=tortoise_config(url), app=APP, location=location)
     try:
         chain = Path(location) / APP

@@ -8,6 +8,7 @@ from strawberry.types.execution import ExecutionContext
 
 from schema.assets import Asset, AssetMutations, AssetQueries, AssetSubscriptions, resolve_asset
 from schema.context import Info
+from schema.direct_uploads import DirectUploadMutations
 from schema.execution import FastExecutionContext
 from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
 from schema.nodes import Node
@@ -38,7 +39,7 @@ class Query(AssetQueries, JobQueries, WorkflowQueries):
 
 
 @strawberry.type
-class Mutation(AssetMutations, WorkflowMutations, JobMutations):
+class Mutation(AssetMutations, WorkflowMutations, JobMutations, DirectUploadMutations):
     pass
 
 

@@ -14,7 +14,6 @@ from schema.pagination import Connection
 from schema.scalars import BigInt
 from schema.uploads import upload_content, upload_content_type, upload_filename
 from services import assets as asset_service
-from services.events import asset_topic
 from services.pagination import Page
 from services.records import AssetRecord
 
@@ -392,10 +391,20 @@ class AssetSubscriptions:
         node_id: str | None = None,
         job_id: str | None = None,
         workflow_id: str | None = None,
+        after: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Resume after this asset (the last one received): every asset "
+                "created since is sent first, so a reconnecting client misses none."
+            ),
+        ] = None,
     ) -> AsyncGenerator[Asset, None]:
-        wanted = {"node_id": node_id, "job_id": job_id, "workflow_id": workflow_id}
-        broker = info.context.services.broker
-        async with broker.subscribe(asset_topic(info.context.user.id)) as messages:
-            async for row in messages:
-                if all(v is None or getattr(row, k) == v for k, v in wanted.items()):
-                    yield Asset.from_model(row)
+        rows = info.context.services.assets.created(
+            owner=info.context.user,
+            where=asset_service.AssetFilter(
+                node_id=node_id, job_id=job_id, workflow_id=workflow_id
+            ),
+            after=str(after) if after is not None else None,
+        )
+        async for row in rows:
+            yield Asset.from_model(row)

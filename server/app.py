@@ -20,18 +20,20 @@ from server.edge import Admission, GraphQLErrors, RequestIds, respond_to
 from server.graphiql import DEFAULT_NODE_MODULES, GraphiQLPage
 from server.graphql import TroveGraphQL
 from server.limits import BodySizeLimit
+from server.part_uploads import PartUploadRoutes
 from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
 from server.web import DEFAULT_WEB_DIST, WebApp
 from services.assets import AssetService
-from services.events import InProcessBroker
-from services.jobs import JobService
+from services.events import EventBroker, InProcessBroker, prune_events
+from services.jobs import JOB_CONTROL_TOPIC, JobExecutor, JobService
 from services.runtime import Services
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
+from services.uploads import UploadService
 from services.workflows import WorkflowService
-from storage import LocalBlobStorage
+from storage import open_storage
 
 logger = logging.getLogger("trove")
 
@@ -52,25 +54,65 @@ CORS_EXPOSED_HEADERS = (
 )
 
 
-def build_services(settings: Settings) -> Services:
-    storage = LocalBlobStorage(settings.storage_dir)
-    broker = InProcessBroker()
+def open_broker(settings: Settings) -> EventBroker:
+    kind = settings.broker_kind
+    if kind == "postgres":
+        from services.events.postgres import PostgresBroker
+
+        return PostgresBroker(settings.resolved_database_url, channel=settings.broker_channel)
+    if kind == "redis":
+        from services.events.redis import RedisBroker
+
+        return RedisBroker(settings.broker_url, channel=settings.broker_channel)
+    return InProcessBroker()
+
+
+def build_services(settings: Settings, *, job_runner: str | None = None) -> Services:
+    """The services of one process; `job_runner` overrides TROVE_JOB_RUNNER (a worker
+    process runs jobs in-process whatever the API processes do)."""
+    storage = open_storage(
+        settings.storage_url, local_root=settings.storage_dir, s3=settings.s3_connection()
+    )
+    broker = open_broker(settings)
     workflows = WorkflowService()
+    runner = job_runner or settings.job_runner
     # Injected into JobService now; it reads `services` only when a job starts.
-    executor = Executor(services=lambda: services)
+    executor: JobExecutor
+    if runner == "queue":
+        from execution.queue import QueueExecutor
+
+        executor = QueueExecutor(
+            services=lambda: services, database_url=settings.resolved_database_url
+        )
+    else:
+        executor = Executor(services=lambda: services)
+    assets = AssetService(
+        storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
+    )
+    signer = UrlSigner(settings.secret_key, settings.url_ttl_seconds)
     services = Services(
-        assets=AssetService(
-            storage=storage, broker=broker, max_upload_bytes=settings.max_upload_bytes
-        ),
+        assets=assets,
         workflows=workflows,
-        jobs=JobService(broker=broker, workflows=workflows, executor=executor),
+        jobs=JobService(
+            broker=broker,
+            workflows=workflows,
+            executor=executor,
+            lease_seconds=settings.job_lease_seconds,
+            queued=runner == "queue",
+        ),
         broker=broker,
-        signer=UrlSigner(settings.secret_key, settings.url_ttl_seconds),
+        signer=signer,
         thumbnails=ThumbnailService(
             storage=storage,
             cache_dir=settings.data_dir / "cache" / "thumbnails",
             max_pixels=settings.thumbnail_max_pixels,
             max_concurrent=settings.thumbnail_concurrency,
+        ),
+        uploads=UploadService(
+            assets=assets,
+            # Part URLs are signed per upload: they must outlive the upload itself.
+            signer=UrlSigner(settings.secret_key, settings.upload_ttl_seconds),
+            ttl_seconds=settings.upload_ttl_seconds,
         ),
     )
     return services
@@ -84,6 +126,60 @@ async def _collect_garbage(services: Services) -> None:
         return
     if removed:
         logger.info("removed %d unreferenced blobs", removed)
+
+
+# How often each process forgets durable events older than TROVE_EVENT_RETENTION_SECONDS.
+EVENT_PRUNE_INTERVAL_SECONDS = 600
+
+
+async def _prune_events(settings: Settings, services: Services) -> None:
+    while True:
+        try:
+            await prune_events(settings.event_retention_seconds)
+            await services.uploads.sweep_expired()
+        except Exception:
+            logger.exception("pruning old events or expired uploads failed")
+        await asyncio.sleep(EVENT_PRUNE_INTERVAL_SECONDS)
+
+
+async def _hold_jobs(services: Services, executor: JobExecutor) -> None:
+    """Heartbeats for the jobs this process runs; failing those whose holder is gone."""
+    interval = services.jobs.lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.jobs.heartbeat(executor.running_ids())
+            failed = await services.jobs.fail_abandoned()
+            if failed:
+                logger.warning("failed %d jobs whose worker stopped", failed)
+        except Exception:
+            logger.exception("job heartbeat failed")
+
+
+async def _job_control(services: Services) -> None:
+    """Cancel requests from other processes for jobs this one runs."""
+    async with services.broker.subscribe(JOB_CONTROL_TOPIC) as requests:
+        async for request in requests:
+            try:
+                await services.jobs.on_control(request.payload)
+            except Exception:
+                logger.exception("handling a job control request failed")
+
+
+@contextlib.asynccontextmanager
+async def hosting_jobs(services: Services, executor: JobExecutor) -> AsyncIterator[None]:
+    """While a process runs jobs: heartbeats, failing abandoned jobs, cancel requests."""
+    leases = asyncio.create_task(_hold_jobs(services, executor), name="job leases")
+    control = asyncio.create_task(_job_control(services), name="job control")
+    try:
+        yield
+    finally:
+        control.cancel()
+        await asyncio.gather(control, return_exceptions=True)
+        # Heartbeats go on while running jobs wind down.
+        await executor.shutdown()
+        leases.cancel()
+        await asyncio.gather(leases, return_exceptions=True)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -102,19 +198,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if applied:
                 logger.info("applied migrations: %s", ", ".join(applied))
             await authenticator.start()
+            await services.broker.start()
             await services.assets.recover_storage()
-            interrupted = await services.jobs.fail_interrupted()
+            interrupted = await services.jobs.fail_abandoned()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)
+            executor = services.jobs.executor
+            opening = getattr(executor, "open", None)
+            if opening is not None:
+                await opening()  # The queue: its tables and connection pool.
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
+            pruner = asyncio.create_task(_prune_events(settings, services), name="event pruning")
             try:
-                yield
+                async with hosting_jobs(services, executor):
+                    yield
             finally:
-                sweeper.cancel()
-                await asyncio.gather(sweeper, return_exceptions=True)
-                await services.jobs.executor.shutdown()
+                for task in (sweeper, pruner):
+                    task.cancel()
+                await asyncio.gather(sweeper, pruner, return_exceptions=True)
         finally:
+            await services.broker.close()
+            await services.assets.storage.close()
             await db.disconnect()
 
     async def healthz(request: Request) -> Response:
@@ -151,7 +256,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Browsers skip CORS for WebSockets; the same origins may open subscriptions.
         allowed_origins=settings.cors_origins,
     )
-    content = ContentRoutes(services=services, admission=admission)
+    content = ContentRoutes(
+        services=services,
+        admission=admission,
+        presigned_downloads=settings.s3_presigned_downloads,
+        presigned_ttl_seconds=settings.url_ttl_seconds,
+    )
     rest = RestRoutes(services=services, admission=admission, settings=settings)
     middleware = [Middleware(BodySizeLimit, max_body_bytes=settings.max_upload_bytes)]
     if settings.cors_origins:
@@ -179,6 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             *graphiql.routes(),
             *content.routes(),
+            *PartUploadRoutes(services=services).routes(),
             *rest.routes(),
             *web.routes(),  # last: its history fallback takes any other GET for a page
         ],

@@ -101,7 +101,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (TROVE_HOST, default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (TROVE_PORT, default 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="API processes sharing the port (TROVE_WORKERS, default 1).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the GraphQL API (migrations run first)."""
     import uvicorn
 
@@ -110,17 +116,83 @@ def serve(host: str | None, port: int | None) -> None:
     settings = load_settings()
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.workers
     settings.check_bind(host)
+    if workers > 1 and settings.broker_kind == "inprocess":
+        raise click.ClickException(
+            "several API processes need a broker between them for live events: use "
+            "PostgreSQL (TROVE_DATABASE_URL=postgres://...) or TROVE_BROKER_URL=redis://..."
+        )
     # Migrating here first turns an unreachable database into one clear line, not a traceback.
     with_database(settings, _applied)
     click.echo(f"Trove on http://{host}:{port}/graphql (data in {settings.data_dir.resolve()})")
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=uvicorn_log_config(),
+        )
+        return
+    # Each worker process builds its app from the same environment.
+    click.echo(f"{workers} API processes")
     uvicorn.run(
-        create_app(settings),
+        "server.app:create_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_level="info",
         log_config=uvicorn_log_config(),
     )
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Jobs run at once (TROVE_WORKER_CONCURRENCY, default 4).",
+)
+def worker(concurrency: int | None) -> None:
+    """Run queued jobs (TROVE_JOB_RUNNER=queue on PostgreSQL) until stopped."""
+    import os
+    import socket
+
+    from execution.executor import Executor
+    from execution.queue import ensure_queue_schema, make_queue, run_worker
+    from server.app import build_services, hosting_jobs
+
+    settings = load_settings()
+    if settings.dialect != "postgres":
+        raise click.ClickException(
+            "trove worker takes jobs from a queue in PostgreSQL: set TROVE_DATABASE_URL to "
+            "postgres://... (and TROVE_JOB_RUNNER=queue for the API processes)"
+        )
+    concurrency = concurrency or settings.worker_concurrency
+
+    async def work(_: list[str]) -> None:
+        url = settings.resolved_database_url
+        await ensure_queue_schema(url)
+        services = build_services(settings, job_runner="inprocess")
+        await services.broker.start()
+        try:
+            executor = services.jobs.executor
+            assert isinstance(executor, Executor)
+            click.echo(f"trove worker {services.jobs.worker_id}: up to {concurrency} jobs at once")
+            async with hosting_jobs(services, executor):
+                await run_worker(
+                    executor=executor,
+                    queue=make_queue(url),
+                    concurrency=concurrency,
+                    name=f"{socket.gethostname()}:{os.getpid()}",
+                )
+        finally:
+            await services.broker.close()
+            await services.assets.storage.close()
+
+    with_database(settings, work)
 
 
 @main.command()
@@ -279,19 +351,24 @@ def run_workflow(
     async def go(_: list[str]) -> tuple[Job, Any, list[tuple[Asset, str]]]:
         services = build_services(settings)
         owner = await users.get_or_create_user(name=user_name)
-        job = await run_to_completion(
-            services=services,
-            owner=owner,
-            graph=graph,
-            params=params or None,
-            job_id=job_id,
-            on_event=show,
-        )
-        saved = services.assets.iter_assets(
-            owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
-        )
-        assets = [(asset, asset_url(services.signer, base, asset.id)) async for asset in saved]
-        outputs = await _outputs_with_links(job.outputs, services, owner, base)
+        await services.broker.start()
+        try:
+            job = await run_to_completion(
+                services=services,
+                owner=owner,
+                graph=graph,
+                params=params or None,
+                job_id=job_id,
+                on_event=show,
+            )
+            saved = services.assets.iter_assets(
+                owner=owner, where=AssetFilter(job_id=job.id), order=AssetOrder.CREATED_AT_ASC
+            )
+            assets = [(asset, asset_url(services.signer, base, asset.id)) async for asset in saved]
+            outputs = await _outputs_with_links(job.outputs, services, owner, base)
+        finally:
+            await services.broker.close()
+            await services.assets.storage.close()
         return job, outputs, assets
 
     try:
@@ -352,7 +429,10 @@ async def _outputs_with_links(outputs: Any, services: Any, owner: Any, base: str
 
 @main.command("nodes")
 @click.option("--json", "as_json", is_flag=True, help="Print the node types as JSON.")
-def list_nodes(as_json: bool) -> None:
+@click.option(
+    "--markdown", "as_markdown", is_flag=True, help="Print the node reference (docs/nodes.md)."
+)
+def list_nodes(as_json: bool, as_markdown: bool) -> None:
     """List the node types workflows can use (built-in and from installed packages)."""
     import dataclasses
     import json
@@ -361,7 +441,11 @@ def list_nodes(as_json: bool) -> None:
 
     registry = NodeRegistry.discover()
     infos = registry.infos()
-    if as_json:
+    if as_markdown:
+        from execution.reference import markdown
+
+        click.echo(markdown(infos), nl=False)
+    elif as_json:
         click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
     else:
         for info in infos:

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 import models
@@ -47,9 +47,19 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
 
 
 class ContentRoutes:
-    def __init__(self, *, services: Services, admission: Admission) -> None:
+    def __init__(
+        self,
+        *,
+        services: Services,
+        admission: Admission,
+        presigned_downloads: bool = False,
+        presigned_ttl_seconds: int = 3600,
+    ) -> None:
         self.services = services
         self.admission = admission
+        # Send GETs to the object store (TROVE_S3_PRESIGNED_DOWNLOADS): no bytes through us.
+        self.presigned_downloads = presigned_downloads
+        self.presigned_ttl_seconds = presigned_ttl_seconds
 
     def routes(self) -> list[Route]:
         return [
@@ -117,6 +127,20 @@ class ContentRoutes:
             if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]
         ):
             return Response(status_code=304, headers=headers)
+
+        if self.presigned_downloads and request.method == "GET":
+            url = await self.services.assets.presigned_url(
+                asset,
+                content_type=content_type,
+                disposition=headers["Content-Disposition"],
+                expires_in=self.presigned_ttl_seconds,
+            )
+            if url is not None:
+                # The bucket answers Range requests itself; this redirect must not be cached
+                # longer than the presigned URL lives.
+                return RedirectResponse(
+                    url, status_code=307, headers={"Cache-Control": "private, no-store"}
+                )
 
         size = asset.size
         start, end, status = 0, size, 200

@@ -1,5 +1,6 @@
 import json
 import math
+import os
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # PostgreSQL connections each process keeps at most (a maxsize= in the URL wins).
+    db_pool_size: int = Field(default=10, gt=0)
+    # API processes `trove serve` starts (uvicorn workers).
+    workers: int = Field(default=1, gt=0)
     auth: Literal["none", "token"] = "none"
     secret_key: str = DEVELOPMENT_SECRET
     max_upload_bytes: int = Field(default=1 << 30, gt=0)
@@ -76,6 +81,32 @@ class Settings(BaseSettings):
     persisted_query_cache_size: int = Field(default=1000, ge=0)
     # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
     node_modules: Path | None = None
+    # Where blobs live: file:///path (default: <data_dir>/blobs) or s3://bucket/prefix.
+    storage_url: str = ""
+    # S3 connection; each falls back to the standard AWS variable (AWS_ENDPOINT_URL, ...).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # Content links answer with a redirect to a presigned GET on the bucket.
+    s3_presigned_downloads: bool = False
+    # Live events between processes: "" picks LISTEN/NOTIFY on PostgreSQL and in-process on
+    # SQLite; or "inprocess", "postgres", "redis://host:6379/0".
+    broker_url: str = ""
+    # The PostgreSQL NOTIFY channel / Redis pub/sub channel the processes share.
+    broker_channel: str = "trove_events"
+    # How long durable events stay available for subscribers that reconnect.
+    event_retention_seconds: int = Field(default=24 * 3600, gt=0)
+    # How long a direct upload (createUpload) stays open; its part URLs last as long.
+    upload_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # A job whose holder sent no heartbeat for this long is failed (its worker is presumed
+    # dead); holders beat every third of it.
+    job_lease_seconds: float = Field(default=30, gt=0)
+    # inprocess: jobs run in the API process that started them (the embedded default);
+    # queue: they wait in a procrastinate queue on PostgreSQL for `trove worker` processes.
+    job_runner: Literal["inprocess", "queue"] = "inprocess"
+    # Jobs one `trove worker` runs at once.
+    worker_concurrency: int = Field(default=4, gt=0)
     # Where `make install` built the asset browser; unset means web/dist beside the code.
     web_dist: Path | None = None
 
@@ -96,17 +127,54 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite:///path/to/file.db or postgres://user@host:5432/db")
         return value
 
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("use file:///path/to/blobs or s3://bucket/prefix")
+        if value.startswith("s3://") and not value.removeprefix("s3://").split("/", 1)[0]:
+            raise ValueError("the S3 URL names no bucket: use s3://bucket/prefix")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if (
+            value
+            and value not in ("inprocess", "postgres")
+            and not value.startswith(("redis://", "rediss://", "unix://"))
+        ):
+            raise ValueError("use inprocess, postgres or redis://host:6379/0")
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_configuration(self) -> "Settings":
         if self.auth == "token" and (problem := secret_problem(self.secret_key)):
             raise ValueError(f"TROVE_SECRET_KEY {problem}")
+        if self.job_runner == "queue" and self.dialect != "postgres":
+            raise ValueError("TROVE_JOB_RUNNER=queue needs a PostgreSQL TROVE_DATABASE_URL")
+        if self.broker_url == "postgres" and self.dialect != "postgres":
+            raise ValueError("TROVE_BROKER_URL=postgres needs a PostgreSQL TROVE_DATABASE_URL")
         return self
+
+    @property
+    def broker_kind(self) -> str:
+        """inprocess, postgres or redis: what carries live events between processes."""
+        if self.broker_url.startswith(("redis://", "rediss://", "unix://")):
+            return "redis"
+        if self.broker_url:
+            return self.broker_url
+        return "postgres" if self.dialect == "postgres" else "inprocess"
 
     @cached_property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite://{self.data_dir.resolve() / 'trove.db'}"
+        if not self.database_url:
+            return f"sqlite://{self.data_dir.resolve() / 'trove.db'}"
+        url = self.database_url
+        if not url.startswith("sqlite") and "maxsize=" not in url:
+            # One bounded pool per process: processes x pool size <= max_connections.
+            url += ("&" if "?" in url else "?") + f"maxsize={self.db_pool_size}"
+        return url
 
     @property
     def dialect(self) -> str:
@@ -118,7 +186,28 @@ class Settings(BaseSettings):
 
     @property
     def storage_dir(self) -> Path:
+        if self.storage_url.startswith("file://"):
+            return Path(self.storage_url.removeprefix("file://"))
         return self.data_dir / "blobs"
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.storage_url.startswith("s3://")
+
+    def s3_connection(self) -> dict[str, str | None]:
+        """TROVE_S3_* settings, else the standard AWS variables (None: botocore decides)."""
+        env = os.environ
+        return {
+            "endpoint_url": self.s3_endpoint_url
+            or env.get("AWS_ENDPOINT_URL_S3")
+            or env.get("AWS_ENDPOINT_URL"),
+            "region": self.s3_region
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION")
+            or "us-east-1",
+            "access_key_id": self.s3_access_key_id or env.get("AWS_ACCESS_KEY_ID"),
+            "secret_access_key": self.s3_secret_access_key or env.get("AWS_SECRET_ACCESS_KEY"),
+        }
 
     def check_bind(self, host: str) -> None:
         if self.auth == "none" and host not in LOOPBACK_HOSTS and not self.allow_insecure_host:

@@ -24,7 +24,7 @@ from models import Asset, AssetLineage, User
 from models.asset import FOLDER_CONTENT_TYPE
 from services import content_types
 from services.errors import ContentMissing, InvalidInput, NotFound, TooLarge
-from services.events import EventBroker, asset_topic
+from services.events import EventBroker, EventHistoryGone, asset_topic
 from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
 from services.records import AssetRecord, fetch_asset_records
 from storage import BlobStorage, BlobTooLarge, StagedBlob
@@ -227,6 +227,41 @@ class AssetService:
         if asset.is_folder:
             raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
         return self.storage.read(asset.sha256, start, end)
+
+    async def presigned_url(
+        self, asset: Asset, *, content_type: str, disposition: str, expires_in: int
+    ) -> str | None:
+        """A URL to fetch the bytes from the object store itself, when the store signs them."""
+        presign = getattr(self.storage, "presigned_get", None)
+        if presign is None or asset.is_folder:
+            return None
+        url: str = await presign(
+            asset.sha256,
+            expires_in=expires_in,
+            disposition=disposition,
+            content_type=content_type,
+        )
+        return url
+
+    async def created(
+        self, *, owner: User, where: AssetFilter, after: str | None = None
+    ) -> AsyncIterator[Asset]:
+        """Assets as they are created, from any process; with `after` (the id of the last
+        asset a subscriber saw), first every one created since, so a reconnect misses none."""
+        wanted = {f: getattr(where, f) for f in ("node_id", "job_id", "workflow_id")}
+        topic = asset_topic(owner.id)
+        try:
+            async with self.broker.subscribe(topic, after_subject=after) as events:
+                async for event in events:
+                    asset = await Asset.filter(
+                        id=parse_id(event.payload.get("id", "")), owner_id=owner.id
+                    ).first()
+                    if asset is None:
+                        continue  # Deleted meanwhile.
+                    if all(v is None or getattr(asset, k) == v for k, v in wanted.items()):
+                        yield asset
+        except EventHistoryGone as error:
+            raise InvalidInput(str(error)) from error
 
     async def get_many(self, *, owner_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Asset]:
         rows = await Asset.filter(id__in=list(ids), owner_id=owner_id)
@@ -492,6 +527,10 @@ class AssetService:
 
     # Writing -----------------------------------------------------------------------------
 
+    async def check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
+        """The folder's id, when `parent_id` names a folder of the owner's."""
+        return await self._check_parent(owner, parent_id)
+
     async def _check_parent(self, owner: User, parent_id: str | UUID | None) -> UUID | None:
         if parent_id is None:
             return None
@@ -584,8 +623,11 @@ class AssetService:
         finally:
             for staged in staged_blobs:
                 await self.storage.discard(staged)
+        # Ids only: every subscriber, in whichever process, reads the row with its own scoping.
         for asset in assets:
-            await self.broker.publish(asset_topic(owner.id), asset)
+            await self.broker.publish(
+                asset_topic(owner.id), {"id": str(asset.id)}, subject=str(asset.id)
+            )
         return assets
 
     async def _record(

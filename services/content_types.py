@@ -194,6 +194,9 @@ def detect(head: bytes) -> str:
         detected = puremagic.from_string(head, mime=True)
     except (puremagic.PureError, ValueError):
         detected = ""
+    if detected == "application/ogg":
+        # Ogg is a container: name what it holds, so players and audio inputs accept it.
+        return "video/ogg" if b"\x80theora" in head else "audio/ogg"
     if detected:
         return _ALIASES.get(detected, detected)
     if _looks_like_text(head):

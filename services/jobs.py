@@ -3,10 +3,15 @@ which the server plugs in; this module owns the rows and their state changes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from models import Job, JobStatus, User
@@ -18,6 +23,34 @@ from services.pagination import Ordering, Page, paginate
 from services.workflows import WorkflowService
 
 logger = logging.getLogger(__name__)
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+# Where cancel requests travel to the process that holds the job.
+JOB_CONTROL_TOPIC = "jobs-control"
+# How long cancelJob waits for the holder to confirm before settling the row itself.
+CANCEL_WAIT_SECONDS = 10.0
+DEFAULT_LEASE_SECONDS = 30.0
+_HOST = socket.gethostname()
+
+
+def new_worker_id() -> str:
+    """host:pid:nonce: unique per process start, and tells a same-host reader the pid."""
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_dead(worker_id: str) -> bool:
+    """Only decidable for processes on this host: is the pid in the worker id gone?"""
+    host, pid, _nonce = [*worker_id.rsplit(":", 2), "", ""][:3]
+    if host != _HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 _NEWEST_FIRST = Ordering("CREATED_AT_DESC", "created_at", descending=True, key_is_datetime=True)
 
 
@@ -49,6 +82,10 @@ class JobExecutor(Protocol):
 
     def start(self, job: Job, owner: User) -> None: ...
 
+    def running_ids(self) -> list[str]:
+        """The jobs this process runs (and sends heartbeats for)."""
+        ...
+
     async def cancel(self, job_id: str) -> bool:
         """Stop a running job; False when this process is not running it."""
         ...
@@ -62,11 +99,22 @@ class JobExecutor(Protocol):
 
 class JobService:
     def __init__(
-        self, *, broker: EventBroker, workflows: WorkflowService, executor: JobExecutor
+        self,
+        *,
+        broker: EventBroker,
+        workflows: WorkflowService,
+        executor: JobExecutor,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        queued: bool = False,
     ) -> None:
         self.broker = broker
         self.workflows = workflows
         self.executor = executor
+        self.lease_seconds = lease_seconds
+        # TROVE_JOB_RUNNER=queue: new jobs wait in the queue, held by no process yet.
+        self.queued = queued
+        # This process, as recorded on the jobs it holds.
+        self.worker_id = new_worker_id()
 
     def _require_executor(self) -> JobExecutor:
         return self.executor
@@ -128,8 +176,10 @@ class JobService:
             workflow_id=workflow_id,
             graph=graph,
             params=params,
+            worker_id=None if self.queued else self.worker_id,
+            heartbeat_at=datetime.now(UTC),
         )
-        await self.broker.publish(job_topic(job.id), job)
+        await self._publish(job)
         executor.start(job, owner)
         return job
 
@@ -137,10 +187,42 @@ class JobService:
         job = await self.get(owner=owner, job_id=job_id)
         if job.status in FINAL_JOB_STATUSES:
             return job
-        if not await self._require_executor().cancel(job.id):
-            # Not running here (e.g. queued by a process that died): settle it directly.
-            await self.finish(job, JobStatus.CANCELLED)
+        if await self._require_executor().cancel(job.id):
+            return await self.get(owner=owner, job_id=job_id)
+        if job.worker_id and job.worker_id != self.worker_id and not self._expired(job):
+            # Another live process holds it: ask that one, and wait for its answer.
+            async with self.broker.subscribe(job_topic(job.id)) as updates:
+                await self.broker.publish(JOB_CONTROL_TOPIC, {"cancel": job.id})
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(CANCEL_WAIT_SECONDS):
+                        async for event in updates:
+                            if event.payload.get("status") in FINAL_JOB_STATUSES:
+                                return await self.get(owner=owner, job_id=job_id)
+            job = await self.get(owner=owner, job_id=job_id)
+            if job.status in FINAL_JOB_STATUSES:
+                return job
+            logger.warning("job %s: its holder did not confirm the cancel", job.id)
+            await self.finish(
+                job,
+                JobStatus.CANCELLED,
+                error=f"Cancelled, but the process running it ({job.worker_id}) did not "
+                "confirm that it stopped",
+            )
+            return await self.get(owner=owner, job_id=job_id)
+        # Nobody runs it (queued by a process that died): settle it directly.
+        await self.finish(job, JobStatus.CANCELLED)
         return await self.get(owner=owner, job_id=job_id)
+
+    async def on_control(self, payload: dict[str, Any]) -> None:
+        """A request from another process (cancel) for a job this one may hold."""
+        job_id = payload.get("cancel")
+        if isinstance(job_id, str) and self.executor is not None:
+            await self.executor.cancel(job_id)
+
+    def _expired(self, job: Job) -> bool:
+        if job.heartbeat_at is None:
+            return True
+        return datetime.now(UTC) - job.heartbeat_at > timedelta(seconds=self.lease_seconds)
 
     def node_types(self) -> list[NodeTypeInfo]:
         return self._require_executor().node_types()
@@ -149,9 +231,10 @@ class JobService:
 
     async def mark_running(self, job: Job) -> None:
         job.status = JobStatus.RUNNING
-        job.started_at = datetime.now(UTC)
-        await job.save(update_fields=["status", "started_at"])
-        await self.broker.publish(job_topic(job.id), job)
+        job.started_at = job.heartbeat_at = datetime.now(UTC)
+        job.worker_id = self.worker_id
+        await job.save(update_fields=["status", "started_at", "heartbeat_at", "worker_id"])
+        await self._publish(job)
 
     async def finish(
         self,
@@ -170,15 +253,52 @@ class JobService:
         await job.save(
             update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]
         )
-        await self.broker.publish(job_topic(job.id), job)
+        await self._publish(job)
 
-    async def fail_interrupted(self) -> int:
-        """Jobs a crashed process left running can never finish: mark them failed."""
-        return await Job.filter(status__in=[JobStatus.RUNNING, JobStatus.QUEUED]).update(
-            status=JobStatus.FAILED,
-            error="The server stopped while this job was running",
-            finished_at=datetime.now(UTC),
+    async def _publish(self, job: Job) -> None:
+        await self.broker.publish(job_topic(job.id), {"id": job.id, "status": str(job.status)})
+
+    async def heartbeat(self, job_ids: Sequence[str]) -> None:
+        """Tell other processes this one still holds these jobs."""
+        if job_ids:
+            await Job.filter(
+                id__in=list(job_ids), worker_id=self.worker_id, status__in=ACTIVE_JOB_STATUSES
+            ).update(heartbeat_at=datetime.now(UTC))
+
+    async def fail_abandoned(self) -> int:
+        """Fail the jobs whose holder is gone; never those a live process holds.
+
+        A holder is gone when it is a process of this host that no longer exists (a restart
+        after a crash settles its jobs at once), or when it sent no heartbeat for the lease.
+        """
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.lease_seconds)
+        rows = await Job.filter(status__in=ACTIVE_JOB_STATUSES).values(
+            "id", "status", "worker_id", "heartbeat_at"
         )
+        failed = 0
+        for row in rows:
+            holder = row["worker_id"]
+            if holder == self.worker_id or (holder is None and row["status"] == "QUEUED"):
+                continue  # Ours, or waiting in the queue (which keeps it safe).
+            if holder and _holder_is_dead(holder):
+                error = f"The process running this job ({holder}) stopped while it ran"
+            elif row["heartbeat_at"] is None or row["heartbeat_at"] < cutoff:
+                error = (
+                    "The worker running this job stopped responding "
+                    f"(no heartbeat for {self.lease_seconds:g} s)"
+                )
+            else:
+                continue
+            # Conditional on the row not having moved on meanwhile.
+            changed = await Job.filter(
+                id=row["id"], status__in=ACTIVE_JOB_STATUSES, heartbeat_at=row["heartbeat_at"]
+            ).update(status=JobStatus.FAILED, error=error, finished_at=datetime.now(UTC))
+            if changed:
+                failed += 1
+                await self.broker.publish(
+                    job_topic(row["id"]), {"id": row["id"], "status": str(JobStatus.FAILED)}
+                )
+        return failed
 
     async def updates(self, *, owner: User, job_id: str) -> AsyncIterator[Job]:
         """Every state of a job from now on, ending with its final one."""
@@ -188,8 +308,10 @@ class JobService:
             if current.status in FINAL_JOB_STATUSES:
                 return
             last = current.status
-            async for job in messages:
-                # A change between subscribing and reading the row arrives twice.
+            async for _event in messages:
+                # Read the row: the event may come from another process. A change between
+                # subscribing and reading the row arrives twice.
+                job = await self.get(owner=owner, job_id=job_id)
                 if job.status == last:
                     continue
                 last = job.status

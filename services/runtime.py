@@ -5,6 +5,7 @@ from services.events import EventBroker
 from services.jobs import JobService
 from services.signing import UrlSigner
 from services.thumbnails import ThumbnailService
+from services.uploads import UploadService
 from services.workflows import WorkflowService
 
 
@@ -18,3 +19,4 @@ class Services:
     broker: EventBroker
     signer: UrlSigner
     thumbnails: ThumbnailService
+    uploads: UploadService

@@ -11,9 +11,11 @@ so a broken or hostile file costs one attempt, not one per request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +34,9 @@ DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_CONCURRENT = 2
 # Pillow's own bomb check is a backstop; the pixel budget below refuses far earlier.
 Image.MAX_IMAGE_PIXELS = 200_000_000
+# A video held elsewhere (S3) is decoded from a temporary copy of its first bytes: enough
+# for the first frame of a streamable file (index at the front, as web video is written).
+VIDEO_HEAD_BYTES = 64 * 1024 * 1024
 
 # Formats Pillow cannot rasterise (vector images) get no preview.
 UNPREVIEWABLE_IMAGES = frozenset({"image/svg+xml"})
@@ -47,6 +52,8 @@ class Source:
 
     path: Path | None
     read: Callable[[], Awaitable[bytes]]
+    # A temporary local file with the first N bytes, for decoders that need to seek.
+    head_file: Callable[[int], contextlib.AbstractAsyncContextManager[Path]]
 
 
 class Renderer(Protocol):
@@ -127,9 +134,11 @@ class VideoRenderer:
         return content_type.startswith("video/")
 
     async def render(self, asset: Asset, source: Source) -> bytes:
-        # Decoding a video needs a seekable file (ThumbnailService only offers local stores).
-        assert source.path is not None
-        return await asyncio.to_thread(_render_video, source.path, self.max_pixels)
+        # Decoding a video needs a seekable file: the blob itself, or a ranged copy.
+        if source.path is not None:
+            return await asyncio.to_thread(_render_video, source.path, self.max_pixels)
+        async with source.head_file(VIDEO_HEAD_BYTES) as path:
+            return await asyncio.to_thread(_render_video, path, self.max_pixels)
 
 
 class ThumbnailService:
@@ -144,10 +153,7 @@ class ThumbnailService:
         self.storage = storage
         self.cache_dir = cache_dir
         self.max_pixels = max_pixels
-        renderers: list[Renderer] = [ImageRenderer(max_pixels)]
-        if isinstance(storage, LocalBlobStorage):
-            renderers.append(VideoRenderer(max_pixels))
-        self.renderers = renderers
+        self.renderers: list[Renderer] = [ImageRenderer(max_pixels), VideoRenderer(max_pixels)]
         self._slots = asyncio.Semaphore(max_concurrent)
         self._in_flight: dict[str, asyncio.Task[bytes]] = {}
 
@@ -190,7 +196,18 @@ class ThumbnailService:
         async def read() -> bytes:
             return b"".join([chunk async for chunk in self.storage.read(asset.sha256)])
 
-        source = Source(path=local.path_of(asset.sha256) if local else None, read=read)
+        @contextlib.asynccontextmanager
+        async def head_file(limit: int) -> AsyncIterator[Path]:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.cache_dir, suffix=".part") as handle:
+                async for chunk in self.storage.read(asset.sha256, 0, min(asset.size, limit)):
+                    await asyncio.to_thread(handle.write, chunk)
+                handle.flush()
+                yield Path(handle.name)
+
+        source = Source(
+            path=local.path_of(asset.sha256) if local else None, read=read, head_file=head_file
+        )
         async with self._slots:
             try:
                 rendered = await renderer.render(asset, source)

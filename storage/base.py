@@ -61,3 +61,31 @@ class BlobStorage(Protocol):
     async def recover(self) -> int:
         """Remove staging leftovers of processes that died; returns how many were removed."""
         ...
+
+    async def close(self) -> None:
+        """Release connections (called once when the process stops)."""
+        ...
+
+    # Direct uploads: the client sends the parts, straight to the store where it can.
+
+    async def start_parts(self, upload_id: str) -> str:
+        """Prepare to receive parts; returns the store's handle for them."""
+        ...
+
+    async def part_url(self, handle: str, number: int, *, expires_in: int) -> str | None:
+        """A presigned URL for one part, or None when the parts come through Trove."""
+        ...
+
+    async def write_part(
+        self, handle: str, number: int, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> str:
+        """Receive one part through Trove (stores without presigned URLs); returns its ETag."""
+        ...
+
+    async def finish_parts(self, handle: str, parts: list[tuple[int, str]]) -> StagedBlob:
+        """Join the parts (in number order) into a staged blob, hashing them."""
+        ...
+
+    async def abort_parts(self, handle: str) -> None:
+        """Forget the parts received so far."""
+        ...

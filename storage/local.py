@@ -2,6 +2,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -165,6 +166,71 @@ class LocalBlobStorage:
             part.unlink(missing_ok=True)
             removed += 1
         return removed
+
+    async def close(self) -> None:
+        """Nothing to release: files are opened per call."""
+
+    # Direct uploads: parts arrive through Trove's signed part URLs into .uploads/<id>/.
+
+    def _parts_dir(self, handle: str) -> Path:
+        if not handle or not all(c in "0123456789abcdef-" for c in handle):
+            raise ValueError("not an upload handle")
+        return self.root / ".uploads" / handle
+
+    async def start_parts(self, upload_id: str) -> str:
+        handle = upload_id.replace("-", "")
+        self._parts_dir(handle).mkdir(parents=True, exist_ok=True)
+        return handle
+
+    async def part_url(self, handle: str, number: int, *, expires_in: int) -> str | None:
+        return None
+
+    async def write_part(
+        self, handle: str, number: int, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> str:
+        directory = self._parts_dir(handle)
+        if not directory.is_dir():
+            raise FileNotFoundError(handle)
+        target = directory / f"{number}.part"
+        partial = directory / f"{number}.{uuid.uuid4().hex}.tmp"
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        handle_file = await asyncio.to_thread(open, partial, "xb")
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BlobTooLarge(max_bytes)
+                await asyncio.to_thread(_hash_and_write, digest, handle_file, chunk)
+            await asyncio.to_thread(_flush_and_close, handle_file)
+        except BaseException:
+            handle_file.close()
+            partial.unlink(missing_ok=True)
+            raise
+        # A repeated PUT of the same part replaces it, as on S3.
+        os.replace(partial, target)
+        return f'"{digest.hexdigest()}"'
+
+    async def finish_parts(self, handle: str, parts: list[tuple[int, str]]) -> StagedBlob:
+        directory = self._parts_dir(handle)
+        files = [directory / f"{number}.part" for number, _ in sorted(parts)]
+        for path in files:
+            if not path.is_file():
+                raise FileNotFoundError(path.name)
+
+        async def joined() -> AsyncIterator[bytes]:
+            for path in files:
+                with path.open("rb") as source:
+                    while chunk := await asyncio.to_thread(source.read, READ_CHUNK):
+                        yield chunk
+
+        staged = await self.stage(joined(), max_bytes=1 << 62)
+        await self.abort_parts(handle)
+        return staged
+
+    async def abort_parts(self, handle: str) -> None:
+        directory = self._parts_dir(handle)
+        await asyncio.to_thread(shutil.rmtree, directory, True)
 
 
 def _hash_and_write(digest: "hashlib._Hash", handle: BinaryIO, chunk: bytes) -> None:

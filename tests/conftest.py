@@ -289,3 +289,34 @@ def live_server_factory(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One SeaweedFS server for the session; each test gets its own bucket (`s3_bucket`).
+
+    With CI=true a server that cannot start fails the tests that need it.
+    """
+    from tests.s3server import SeaweedFS
+
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        server.start()
+    except RuntimeError as error:
+        if _in_ci():
+            pytest.fail(f"SeaweedFS is required in CI but did not start: {error}")
+        pytest.skip(f"SeaweedFS unavailable: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(seaweedfs: Any) -> Iterator[str]:
+    """A fresh, empty bucket on the test S3 server, dropped with everything in it after."""
+    name: str = seaweedfs.create_bucket()
+    try:
+        yield name
+    finally:
+        seaweedfs.drop_bucket(name)

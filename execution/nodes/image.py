@@ -154,7 +154,7 @@ class Crop(BaseNode):
 
 
 class Blur(BaseNode):
-    """Gaussian blur."""
+    """Gaussian blur of `radius` pixels (the GaussianBlur of other node libraries)."""
 
     _auto_save_asset = True
 

@@ -5,6 +5,7 @@ Every one of them keeps the image's transparency and runs with only `image` conn
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections.abc import Callable
@@ -454,7 +455,8 @@ class ApplyLUT(ImageTransform):
     async def process(self, context: ProcessingContext) -> ImageRef:
         data = await context.asset_bytes(self.lut)
         try:
-            lut = parse_cube(data.decode("utf-8-sig"))
+            # Up to 65^3 lines to parse: not on the event loop.
+            lut = await asyncio.to_thread(parse_cube, data.decode("utf-8-sig"))
         except UnicodeDecodeError as error:
             raise InvalidInput("the LUT is not a text .cube file") from error
         except ValueError as error:

@@ -18,7 +18,7 @@ def _odd(value: int) -> int:
     return value
 
 
-WindowSize = Annotated[int, Field(ge=3, le=15), AfterValidator(_odd)]
+WindowSize = Annotated[int, Field(ge=3, le=15, description="odd: 3, 5, 7..."), AfterValidator(_odd)]
 Radius = Annotated[float, Field(ge=0, le=100)]
 
 

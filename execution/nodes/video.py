@@ -111,8 +111,9 @@ class Trim(VideoTransform):
         return Audio(audio.samples[first:last], audio.rate)
 
 
-def _retimed(frames: Frames, fps: float | Fraction) -> Iterator[Image.Image]:
-    """Frames at a new rate: each output frame shows the source frame on screen at its time."""
+def _retimed(frames: Frames, fps: float | Fraction, end: float) -> Iterator[Image.Image]:
+    """Frames at a new rate until `end` seconds: each output frame shows the source frame
+    on screen at its time."""
     step = 1 / float(fps)
     index = 0
     previous: Image.Image | None = None
@@ -121,8 +122,9 @@ def _retimed(frames: Frames, fps: float | Fraction) -> Iterator[Image.Image]:
             yield previous
             index += 1
         previous = image
-    if previous is not None:
+    while previous is not None and (index == 0 or index * step < end - 5e-4):
         yield previous
+        index += 1
 
 
 class ChangeFPS(VideoTransform):
@@ -136,7 +138,7 @@ class ChangeFPS(VideoTransform):
         return self.target_fps
 
     def frames(self, frames: Frames, info: VideoInfo) -> Iterator[Image.Image]:
-        return _retimed(frames, self.target_fps)
+        return _retimed(frames, self.target_fps, info.duration)
 
 
 class Resize(VideoTransform):
@@ -341,7 +343,7 @@ class Concat(BaseNode):
 
         def frames() -> Iterator[Image.Image]:
             yield from (image for _, image in media.video_frames(first))
-            yield from _retimed(media.video_frames(second), info_a.fps)
+            yield from _retimed(media.video_frames(second), info_a.fps, info_b.duration)
 
         return _encode(frames(), fps=info_a.fps, audio=audio)
 
