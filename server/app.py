@@ -25,7 +25,7 @@ from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
 from server.timeouts import BodyTimeout
-from server.web import DEFAULT_WEB_DIST, WebApp
+from server.web import DEFAULT_WEB_DIST, WebApp, web_content_sources
 from services.assets import AssetService
 from services.events import EventBroker, InProcessBroker, prune_events
 from services.jobs import JOB_CONTROL_TOPIC, JobExecutor, JobService
@@ -248,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         dist=settings.web_dist or DEFAULT_WEB_DIST,
         public_url=settings.public_url,
         auth_required=settings.auth != "none",
+        content_sources=web_content_sources(settings),
     )
     web.log_mode()
     graphql = TroveGraphQL(

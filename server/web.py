@@ -8,6 +8,7 @@ routes in the browser. Without Node.js there is no build: `/` then says how to m
 
 import html
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from server.settings import Settings
 
 logger = logging.getLogger("trove")
 
@@ -45,6 +48,14 @@ NOT_BUILT = """<!doctype html>
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
+def web_content_sources(settings: Settings) -> tuple[str, ...]:
+    """Origins the page may load content from besides its own (see WebApp.content_sources)."""
+    if not settings.s3_presigned_downloads:
+        return ()
+    endpoint = settings.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
+    return (endpoint,) if endpoint else ("https:",)
+
+
 @dataclass(frozen=True)
 class WebApp:
     dist: Path = DEFAULT_WEB_DIST
@@ -52,6 +63,9 @@ class WebApp:
     public_url: str = ""
     # TROVE_AUTH=token: the page asks for a token before its first request, not after a 401.
     auth_required: bool = False
+    # Where else content may come from: with presigned downloads, content links redirect
+    # to the object store (its origin, or any https origin when it is not configured).
+    content_sources: tuple[str, ...] = ()
 
     @property
     def built(self) -> bool:
@@ -70,16 +84,22 @@ class WebApp:
     def policy(self, request: Request) -> str:
         """The app runs no inline script or style, so the page may be locked down."""
         socket = f"{'wss' if request.url.scheme == 'https' else 'ws'}://{request.url.netloc}"
-        media = "'self'"
-        if self.public_url:
-            parts = urlsplit(self.public_url)
-            media += f" {parts.scheme}://{parts.netloc}"
+        media = " ".join(["'self'", *self._content_origins()])
         return (
             "default-src 'none'; script-src 'self'; style-src 'self'; "
             f"img-src {media} data: blob:; media-src {media} blob:; frame-src {media}; "
-            f"connect-src 'self' {socket}; font-src 'self'; manifest-src 'self'; "
+            f"connect-src {media} {socket}; font-src 'self'; manifest-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
         )
+
+    def _content_origins(self) -> list[str]:
+        origins = []
+        for url in (self.public_url, *self.content_sources):
+            if not url:
+                continue
+            parts = urlsplit(url)
+            origins.append(f"{parts.scheme}://{parts.netloc}" if parts.netloc else url)
+        return origins
 
     async def index(self, request: Request) -> Response:
         if not self.built:

@@ -13,7 +13,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from server.web import DEFAULT_WEB_DIST
+from server.settings import Settings
+from server.web import DEFAULT_WEB_DIST, WebApp, web_content_sources
 from tests.conftest import TroveClient
 from tests.js.runner import require, require_node
 from tests.web_seed import Api, png
@@ -155,3 +156,21 @@ def test_the_build_checks_the_first_load_budget() -> None:
     over = check("5")
     assert over.returncode == 1
     assert "bundle budget exceeded" in over.stderr
+
+
+async def test_presigned_downloads_let_the_page_load_content_from_the_store(
+    app_factory: Any, sqlite_url: str
+) -> None:
+    require_web_build()
+    store = "http://127.0.0.1:8333/"
+    async with app_factory(sqlite_url) as client:
+        plain = (await client.http.get("/", headers=BROWSER)).headers["content-security-policy"]
+    assert "8333" not in plain and "https:" not in plain
+    web = WebApp(
+        content_sources=web_content_sources(
+            Settings(s3_presigned_downloads=True, s3_endpoint_url=store)
+        )
+    )
+    assert web._content_origins() == ["http://127.0.0.1:8333"]
+    unknown = WebApp(content_sources=("https:",))
+    assert unknown._content_origins() == ["https:"]
