@@ -584,6 +584,120 @@ def bench_autosave(work: Path, quick: bool) -> list[Row]:
     ]
 
 
+async def _seed_archive(data_dir: Path, blob: Path, size: int, copies: int) -> str:
+    """`copies` assets sharing one stored blob (dedup keeps the disk use to one copy)."""
+    from models import Asset, db
+    from server.settings import Settings
+    from services import users
+    from services.assets import AssetService, Tracking
+    from services.events import InProcessBroker
+    from storage import LocalBlobStorage
+
+    settings = Settings(data_dir=data_dir, secret_key=SECRET)
+    url = settings.resolved_database_url
+    await db.connect(url)
+    try:
+        await db.apply_migrations(url)
+        user = await users.get_or_create_user(name="local")
+        service = AssetService(
+            storage=LocalBlobStorage(settings.storage_dir),
+            broker=InProcessBroker(),
+            max_upload_bytes=size * 2,
+        )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with blob.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    yield chunk
+
+        first = await service.create_asset(
+            owner=user,
+            content=chunks(),
+            name="take.mp4",
+            content_type="video/mp4",
+            tracking=Tracking(job_id="bench-archive"),
+        )
+        for _ in range(copies - 1):
+            await Asset.create(
+                owner_id=user.id,
+                name="take.mp4",
+                content_type=first.content_type,
+                size=first.size,
+                sha256=first.sha256,
+                job_id="bench-archive",
+            )
+        return str(first.id)
+    finally:
+        await db.disconnect()
+
+
+def _download(http: httpx.Client, url: str) -> tuple[int, bytes, float]:
+    """Bytes received, the last 64 bytes, seconds; the body is counted, never kept."""
+    total, tail = 0, b""
+    started = time.perf_counter()
+    with http.stream("GET", url) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes(1 << 20):
+            total += len(chunk)
+            tail = (tail + chunk)[-64:]
+    return total, tail, time.perf_counter() - started
+
+
+def bench_archive(work: Path, quick: bool) -> list[Row]:
+    """A 2 GiB zip of one job's outputs, streamed: server memory must stay flat."""
+    part = 256 << 20
+    copies = 8
+    blob = work / "part.bin"
+    with blob.open("wb") as handle:
+        block = os.urandom(1 << 20)
+        for _ in range(part >> 20):
+            handle.write(block[:-1] + os.urandom(1))
+    data_dir = work / "archive"
+    first_id = asyncio.run(_seed_archive(data_dir, blob, part, copies))
+    blob.unlink()
+    env = {"TROVE_DATA_DIR": str(data_dir), "TROVE_SECRET_KEY": SECRET}
+    ctx, port = trove_server(env, work / "trove-archive.log")
+    base = f"http://127.0.0.1:{port}"
+    with ctx as process, httpx.Client(timeout=600) as http:
+        links = http.post(
+            f"{base}/graphql",
+            json={
+                "query": '{ assetArchiveUrl(filter: {jobId: "bench-archive"}) '
+                "asset(id: $id) { url } }".replace("$id", json.dumps(first_id))
+            },
+        ).json()["data"]
+        # Baseline: the same bytes as plain content downloads, one after the other.
+        plain_bytes, plain_seconds = 0, 0.0
+        for _ in range(copies):
+            size, _, seconds = _download(http, links["asset"]["url"])
+            plain_bytes += size
+            plain_seconds += seconds
+        before = _peak_rss_kb(process.pid)
+        zip_bytes, tail, zip_seconds = _download(http, links["assetArchiveUrl"])
+        after = _peak_rss_kb(process.pid)
+    assert zip_bytes > copies * part and b"PK\x05\x06" in tail, (zip_bytes, tail)
+    growth_mb = (after - before) / 1024
+    zip_rate, plain_rate = zip_bytes / 1e6 / zip_seconds, plain_bytes / 1e6 / plain_seconds
+    return [
+        Row(
+            f"archive {zip_bytes / (1 << 30):.1f} GiB zip: server peak RSS growth",
+            f"{growth_mb:.1f} MB",
+            f"before {before / 1024:.0f} MB",
+            growth_mb / 50,
+            "< 50 MB",
+            growth_mb < 50,
+        ),
+        Row(
+            "archive throughput (zip vs plain content downloads)",
+            f"{zip_rate:.0f} MB/s",
+            f"plain {plain_rate:.0f} MB/s",
+            zip_rate / plain_rate,
+            ">= 0.3",
+            zip_rate / plain_rate >= 0.3,
+        ),
+    ]
+
+
 def bench_audio(work: Path, quick: bool) -> list[Row]:
     from bench.audio import measure
 
@@ -610,6 +724,7 @@ SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "upload": bench_upload,
     "autosave": bench_autosave,
     "scale": bench_scale,
+    "archive": bench_archive,
     # The production topology (docs/deploy.md): bench/topology.py.
     "processes": lambda work, quick: topology.bench_processes(work, quick),
     "s3": lambda work, quick: topology.bench_s3(work, quick),

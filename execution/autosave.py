@@ -150,6 +150,7 @@ async def save_outputs(
                     node_id=node_id,
                     metadata=ref.metadata,
                     derived_from=derived_from,
+                    expires_at=context.auto_save_expiry(),
                 )
             except Exception as error:
                 reason = getattr(error, "message", None) or str(error) or type(error).__name__

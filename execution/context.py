@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 from uuid import UUID
 
@@ -57,11 +58,21 @@ class ProcessingContext:
         user: User,
         job_id: str | None = None,
         workflow_id: str | None = None,
+        keep_for_seconds: int | None = None,
     ) -> None:
         self.services = services
         self.user = user
         self.job_id = job_id
         self.workflow_id = workflow_id
+        # Retention of what auto-save stores for this run (runWorkflow(keepForSeconds:)).
+        self.keep_for_seconds = keep_for_seconds
+
+    def auto_save_expiry(self) -> datetime | None:
+        """Provisional expiry of an auto-saved asset: now + keepForSeconds. When the job
+        finishes, JobService moves it to the finish time + keepForSeconds."""
+        if self.keep_for_seconds is None:
+            return None
+        return datetime.now(UTC) + timedelta(seconds=self.keep_for_seconds)
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -76,6 +87,7 @@ class ProcessingContext:
         *,
         metadata: Any = None,
         derived_from: Sequence[str | UUID] = (),
+        expires_at: datetime | None = None,
     ) -> Asset:
         """Store content as an asset of this job and workflow (the same path uploads take).
 
@@ -98,6 +110,7 @@ class ProcessingContext:
             parent_id=parent_id,
             metadata=metadata,
             derived_from=[parse_id(i) for i in derived_from],
+            expires_at=expires_at,
         )
 
     # Reading ---------------------------------------------------------------------------------

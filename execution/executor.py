@@ -134,7 +134,9 @@ class Executor:
                     user=owner,
                     job_id=job.public_id,
                     workflow_id=job.workflow_id,
+                    keep_for_seconds=job.keep_for_seconds,
                 ),
+                auto_save=job.auto_save,
                 params=job.params if isinstance(job.params, dict) else None,
                 max_parallel_nodes=self.max_parallel_nodes,
             )

@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from execution.autosave import AutoSaveError, consumed_asset_ids, save_outputs
+from execution.autosave import AutoSaveError, consumed_asset_ids, find_refs, save_outputs
 from execution.context import ProcessingContext
 from execution.graph import Graph, GraphNode
 from execution.node import NodeSpec, list_item_type
 from execution.outputs import render_outputs
+from execution.refs import AssetRef
+from models import AutoSaveMode
 from services.errors import TroveError
 
 logger = logging.getLogger(__name__)
@@ -76,10 +78,18 @@ class WorkflowRunner:
         context: ProcessingContext,
         params: Mapping[str, Any] | None = None,
         max_parallel_nodes: int = DEFAULT_MAX_PARALLEL_NODES,
+        auto_save: AutoSaveMode = AutoSaveMode.ALL,
     ) -> None:
         self.graph = graph
         self.context = context
         self.params = dict(params or {})
+        self.auto_save = AutoSaveMode(auto_save)
+        # Stored assets each node's outputs came from, through unsaved intermediates too
+        # (with OUTPUTS, a stored output's lineage names the stored assets upstream of it).
+        self._lineage: dict[str, list[Any]] = {}
+        # OUTPUTS: unsaved references a flagged node produced, by identity, until the run
+        # ends and those that reached an output node are stored.
+        self._deferred: dict[int, tuple[AssetRef, GraphNode, NodeSpec, str, list[Any]]] = {}
         self._slots = asyncio.Semaphore(max_parallel_nodes)
         self._results: dict[str, dict[str, Any]] = {}
         self._ready = {node_id: asyncio.Event() for node_id in graph.nodes}
@@ -111,6 +121,8 @@ class WorkflowRunner:
         outputs = {
             node.name: self._results[node.id].get("output") for node in self.graph.output_nodes()
         }
+        if self.auto_save is AutoSaveMode.OUTPUTS:
+            await self._save_reaching_outputs(outputs)
         return await render_outputs(
             outputs, services=self.context.services, owner=self.context.user
         )
@@ -200,6 +212,10 @@ class WorkflowRunner:
         spec = node.node_class.spec()
         inputs = {name: getattr(instance, name) for name in type(instance).model_fields}
         consumed = consumed_asset_ids(inputs)
+        if self.auto_save is not AutoSaveMode.ALL:
+            for source in self.graph.upstream(node.id):
+                consumed.extend(i for i in self._lineage.get(source, []) if i not in consumed)
+        self._lineage[node.id] = consumed
         saved: list[str] = []
         if not spec.streaming:
             outputs = self._named(node, spec, await instance.process(self.context))
@@ -225,6 +241,28 @@ class WorkflowRunner:
                 index += 1
         return saved
 
+    async def _save_reaching_outputs(self, outputs: Mapping[str, Any]) -> None:
+        """OUTPUTS: store the flagged nodes' references that reached an output node; the
+        intermediates were only ever in memory."""
+        for _, ref in find_refs(outputs):
+            deferred = self._deferred.get(id(ref))
+            if deferred is None or ref.asset_id is not None:
+                continue
+            _, node, spec, path, lineage = deferred
+            try:
+                saved = await save_outputs(
+                    self.context,
+                    outputs={path: ref},
+                    node_id=node.id,
+                    title=spec.title,
+                    derived_from=lineage,
+                )
+            except AutoSaveError as error:
+                raise _node_failed(node, str(error)) from error
+            await self._publish(
+                NodeEvent(self.job_id, node.id, node.node_type, "emitted", asset_ids=tuple(saved))
+            )
+
     def _named(self, node: GraphNode, spec: NodeSpec, result: Any) -> dict[str, Any]:
         if not spec.outputs:
             return {}
@@ -245,6 +283,15 @@ class WorkflowRunner:
         consumed: list[Any],
         index: int | None,
     ) -> list[str]:
+        if self.auto_save is AutoSaveMode.NONE:
+            return []
+        if self.auto_save is AutoSaveMode.OUTPUTS:
+            for output, value in outputs.items():
+                base = output if index is None else f"{output}-{index}"
+                for path, ref in find_refs(value, base):
+                    if ref.asset_id is None:
+                        self._deferred[id(ref)] = (ref, node, spec, path, consumed)
+            return []
         try:
             return await save_outputs(
                 self.context,

@@ -1,6 +1,6 @@
-from models.asset import Asset, AssetLineage
+from models.asset import Asset, AssetLineage, AssetTag
 from models.event import Event
-from models.job import Job, JobStatus, Workflow
+from models.job import AutoSaveMode, Job, JobStatus, Workflow
 from models.upload import DirectUpload
 from models.user import ApiToken, User
 
@@ -8,6 +8,8 @@ __all__ = [
     "ApiToken",
     "Asset",
     "AssetLineage",
+    "AssetTag",
+    "AutoSaveMode",
     "DirectUpload",
     "Event",
     "Job",

@@ -26,6 +26,12 @@ class Asset(Model):
         "models.Asset", related_name="children", null=True, on_delete=fields.CASCADE
     )
     metadata: fields.JSONField[Any] = fields.JSONField(null=True)
+    # Display copy of the tags, sorted; AssetTag rows are what queries filter on.
+    tags: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    # Facts read from the bytes when they were stored (see services/media.py).
+    media: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    # Retention deletes the asset after this moment; null keeps it.
+    expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -43,7 +49,11 @@ class Asset(Model):
             Index(fields=("owner_id", "name", "id"), name="ix_assets_owner_name"),
             Index(fields=("owner_id", "size", "id"), name="ix_assets_owner_size"),
             Index(fields=("sha256",), name="ix_assets_sha256"),
+            Index(fields=("expires_at",), name="ix_assets_expires_at"),
         )
+        # PostgreSQL also has a GIN index on metadata (jsonb_path_ops) for `@>` searches,
+        # written by hand in its migration chain: the models cannot express a GIN index
+        # that SQLite lacks.
 
     @property
     def is_folder(self) -> bool:
@@ -65,3 +75,24 @@ class AssetLineage(Model):
         table = "asset_lineage"
         unique_together = (("source", "derived"),)
         indexes = (Index(fields=("derived_id",), name="ix_lineage_derived"),)
+
+
+class AssetTag(Model):
+    """One tag on one asset; `key`, the case-folded tag, is what queries compare."""
+
+    # "The owner's assets tagged K, newest first" is one range of (owner, key, asset).
+
+    id = fields.UUIDField(primary_key=True, default=new_id)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="asset_tags", on_delete=fields.CASCADE
+    )
+    asset: fields.ForeignKeyRelation[Asset] = fields.ForeignKeyField(
+        "models.Asset", related_name="tag_rows", on_delete=fields.CASCADE
+    )
+    tag = fields.CharField(max_length=64)
+    key = fields.CharField(max_length=255)
+
+    class Meta:
+        table = "asset_tags"
+        unique_together = (("asset", "key"),)
+        indexes = (Index(fields=("owner_id", "key", "asset_id"), name="ix_asset_tags_owner_key"),)

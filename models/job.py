@@ -27,6 +27,14 @@ class JobStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class AutoSaveMode(StrEnum):
+    """How much of a run's output auto-save stores."""
+
+    ALL = "ALL"
+    OUTPUTS = "OUTPUTS"
+    NONE = "NONE"
+
+
 FINAL_JOB_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
@@ -62,6 +70,9 @@ class Job(Model):
     outputs: fields.JSONField[Any] = fields.JSONField(null=True)
     error = fields.TextField(null=True)
     failed_node_id = fields.CharField(max_length=255, null=True)
+    auto_save = fields.CharEnumField(AutoSaveMode, max_length=16, default=AutoSaveMode.ALL)
+    # Retention for what the run auto-saves: expires_at = the job's finish time + this.
+    keep_for_seconds = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)

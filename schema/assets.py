@@ -1,6 +1,6 @@
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -16,6 +16,7 @@ from schema.uploads import upload_content, upload_content_type, upload_filename
 from services import assets as asset_service
 from services.pagination import Page
 from services.records import AssetRecord
+from services.urls import archive_url
 
 if TYPE_CHECKING:
     from schema.jobs import Job
@@ -23,6 +24,34 @@ if TYPE_CHECKING:
 # Registered in place: the service enums are the GraphQL enums.
 strawberry.enum(asset_service.AssetOrder, name="AssetOrder")
 strawberry.enum(asset_service.AssetGrouping, name="AssetGrouping")
+
+
+@strawberry.type(
+    name="MediaInfo",
+    description="Facts read from the stored bytes; null where they do not apply or could not "
+    "be read.",
+)
+class MediaInfo:
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+    frame_rate: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    page_count: int | None = None
+
+    @classmethod
+    def from_json(cls, facts: Any) -> "MediaInfo | None":
+        if not isinstance(facts, dict) or not facts:
+            return None
+        known = {name for name in cls.__annotations__}
+        return cls(**{key: value for key, value in facts.items() if key in known})
+
+
+@strawberry.type(name="TagCount", description="A tag and how many of the caller's assets carry it.")
+class TagCount:
+    tag: str
+    count: int
 
 
 @strawberry.type(name="Asset")
@@ -46,6 +75,15 @@ class Asset(Node):
     )
     created_at: datetime
     updated_at: datetime
+    tags: list[str] = strawberry.field(
+        description="Free-form labels, sorted; each 1 to 64 characters."
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="When retention will delete this asset; null keeps it until deleted."
+    )
+    media: MediaInfo | None = strawberry.field(
+        description="Facts read from the content when it was stored (dimensions, duration, pages)."
+    )
     _row: strawberry.Private[models.Asset | AssetRecord]
 
     @classmethod
@@ -64,6 +102,9 @@ class Asset(Node):
             metadata=row.metadata,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            tags=list(row.tags or []),
+            expires_at=row.expires_at,
+            media=MediaInfo.from_json(row.media),
             _row=row,
         )
 
@@ -184,6 +225,8 @@ class CreateAssetInput:
     workflow_id: str | None = None
     parent_id: strawberry.ID | None = None
     metadata: JSON | None = None
+    tags: list[str] | None = None
+    expires_at: datetime | None = None
 
 
 @strawberry.input
@@ -191,6 +234,10 @@ class UpdateAssetInput:
     name: str | None = strawberry.UNSET
     parent_id: strawberry.ID | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the asset's tags."
+    )
+    expires_at: datetime | None = strawberry.UNSET
 
 
 @strawberry.input
@@ -205,6 +252,44 @@ class AssetFilter:
     job_id: str | None = None
     workflow_id: str | None = None
     created_before: datetime | None = None
+    ids: list[strawberry.ID] | None = None
+    content_type: str | None = None
+    parent_id: strawberry.ID | None = None
+    search: str | None = None
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Assets carrying every one of these tags."
+    )
+    metadata: JSON | None = strawberry.field(
+        default=None,
+        description="Assets whose metadata contains this JSON object (containment, like "
+        "PostgreSQL's @>).",
+    )
+    created_after: datetime | None = None
+
+    def to_service(self) -> asset_service.AssetFilter:
+        return asset_service.AssetFilter(
+            node_id=self.node_id,
+            job_id=self.job_id,
+            workflow_id=self.workflow_id,
+            created_before=self.created_before,
+            ids=None if self.ids is None else [str(i) for i in self.ids],
+            content_type=self.content_type,
+            parent_id=self.parent_id,
+            search=self.search,
+            tags=self.tags,
+            metadata=_metadata_query(self.metadata),
+            created_after=self.created_after,
+        )
+
+
+def _metadata_query(value: Any) -> dict[str, Any] | None:
+    from services.errors import InvalidInput
+
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput('`metadata` must be a JSON object, e.g. {"seed": 42}')
+    return value
 
 
 async def resolve_asset(info: Info, id: strawberry.ID) -> Asset | None:
@@ -245,6 +330,17 @@ class AssetQueries:
         ] = None,
         created_after: datetime | None = None,
         created_before: datetime | None = None,
+        tags: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Assets carrying every one of these tags."),
+        ] = None,
+        metadata: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="Assets whose metadata contains this JSON object (like "
+                'PostgreSQL\'s @>), e.g. {seed: 42, model: "sdxl"}.'
+            ),
+        ] = None,
         order_by: asset_service.AssetOrder | None = asset_service.AssetOrder.CREATED_AT_DESC,
         first: int | None = None,
         after: str | None = None,
@@ -262,6 +358,8 @@ class AssetQueries:
                 search=search,
                 created_after=created_after,
                 created_before=created_before,
+                tags=tags,
+                metadata=_metadata_query(metadata),
             ),
             order=order_by or asset_service.AssetOrder.CREATED_AT_DESC,
             first=first,
@@ -297,6 +395,28 @@ class AssetQueries:
             for g in groups
         ]
 
+    @strawberry.field(
+        description="The caller's tags, most used first; `prefix` narrows them for autocomplete."
+    )
+    async def asset_tags(
+        self, info: Info, prefix: str | None = None, first: int | None = 100
+    ) -> list[TagCount]:
+        counts = await info.context.services.assets.tag_counts(
+            owner=info.context.user, prefix=prefix, first=100 if first is None else first
+        )
+        return [TagCount(tag=c.tag, count=c.count) for c in counts]
+
+    @strawberry.field(
+        description="A signed URL that streams a zip of every asset matching the filter (e.g. "
+        "one job's outputs)."
+    )
+    async def asset_archive_url(self, info: Info, filter: AssetFilter) -> str:
+        context = info.context
+        token = await context.services.archives.link_token(
+            owner=context.user, where=filter.to_service()
+        )
+        return archive_url(context.services.signer, context.base_url, token)
+
 
 def _new_asset(input: CreateAssetInput) -> asset_service.NewAsset:
     return asset_service.NewAsset(
@@ -308,6 +428,8 @@ def _new_asset(input: CreateAssetInput) -> asset_service.NewAsset:
         ),
         parent_id=input.parent_id,
         metadata=input.metadata,
+        tags=input.tags,
+        expires_at=input.expires_at,
     )
 
 
@@ -348,6 +470,10 @@ class AssetMutations:
             parent_id=input.parent_id or None,
             replace_metadata=input.metadata is not strawberry.UNSET,
             metadata=None if input.metadata is strawberry.UNSET else input.metadata,
+            replace_tags=input.tags is not strawberry.UNSET,
+            tags=None if input.tags is strawberry.UNSET else input.tags,
+            replace_expiry=input.expires_at is not strawberry.UNSET,
+            expires_at=None if input.expires_at is strawberry.UNSET else input.expires_at,
         )
         return Asset.from_model(row)
 
@@ -369,15 +495,37 @@ class AssetMutations:
     ) -> DeleteAssetsPayload:
         count = await info.context.services.assets.delete_assets(
             owner=info.context.user,
-            where=asset_service.AssetFilter(
-                node_id=filter.node_id,
-                job_id=filter.job_id,
-                workflow_id=filter.workflow_id,
-                created_before=filter.created_before,
-            ),
+            where=filter.to_service(),
             dry_run=bool(dry_run),
         )
         return DeleteAssetsPayload(deleted_count=count)
+
+    @strawberry.mutation(
+        description="Add tags to every asset matching the filter; returns how many assets changed."
+    )
+    async def tag_assets(self, info: Info, filter: AssetFilter, tags: list[str]) -> int:
+        return await info.context.services.assets.tag_assets(
+            owner=info.context.user, where=filter.to_service(), tags=tags
+        )
+
+    @strawberry.mutation(
+        description="Remove tags from every asset matching the filter; returns how many assets "
+        "changed."
+    )
+    async def untag_assets(self, info: Info, filter: AssetFilter, tags: list[str]) -> int:
+        return await info.context.services.assets.tag_assets(
+            owner=info.context.user, where=filter.to_service(), tags=tags, remove=True
+        )
+
+    @strawberry.mutation(
+        description="Move every asset matching the filter into a folder (null: to the top level)."
+    )
+    async def move_assets(
+        self, info: Info, filter: AssetFilter, parent_id: strawberry.ID | None = None
+    ) -> int:
+        return await info.context.services.assets.move_assets(
+            owner=info.context.user, where=filter.to_service(), parent_id=parent_id
+        )
 
 
 @strawberry.type

@@ -17,6 +17,11 @@ from services.errors import NotFound
 from services.jobs import NodeTypeInfo
 
 strawberry.enum(models.JobStatus, name="JobStatus")
+strawberry.enum(
+    models.AutoSaveMode,
+    name="AutoSaveMode",
+    description="How much of a run's output auto-save stores.",
+)
 
 
 @strawberry.type(name="Job")
@@ -192,6 +197,14 @@ class RunWorkflowInput:
     job_id: str | None = strawberry.field(
         default=None, description="Optional caller-chosen job id (unique); generated when absent."
     )
+    auto_save: models.AutoSaveMode | None = strawberry.field(
+        default=models.AutoSaveMode.ALL, description="What auto-save stores for this run."
+    )
+    keep_for_seconds: int | None = strawberry.field(
+        default=None,
+        description="Retention for what this run auto-saves: expiresAt = the job's finish time "
+        "+ this many seconds.",
+    )
 
 
 @strawberry.type
@@ -240,6 +253,8 @@ class JobMutations:
             graph=input.graph,
             params=input.params,
             job_id=input.job_id,
+            auto_save=input.auto_save or models.AutoSaveMode.ALL,
+            keep_for_seconds=input.keep_for_seconds,
         )
         return Job.from_model(row)
 

@@ -26,6 +26,7 @@ from server.rest import RestRoutes
 from server.settings import Settings
 from server.timeouts import BodyTimeout
 from server.web import DEFAULT_WEB_DIST, WebApp, web_content_sources
+from services.archives import ArchiveService
 from services.assets import AssetService
 from services.events import EventBroker, InProcessBroker, prune_events
 from services.jobs import JOB_CONTROL_TOPIC, JobExecutor, JobService
@@ -128,6 +129,7 @@ def build_services(settings: Settings, *, job_runner: str | None = None) -> Serv
             signer=UrlSigner(settings.secret_key, settings.upload_ttl_seconds),
             ttl_seconds=settings.upload_ttl_seconds,
         ),
+        archives=ArchiveService(assets=assets),
     )
     return services
 
@@ -140,6 +142,21 @@ async def _collect_garbage(services: Services) -> None:
         return
     if removed:
         logger.info("removed %d unreferenced blobs", removed)
+
+
+async def _sweep_expired(services: Services, interval: float) -> None:
+    """Retention, for as long as the server runs: expired assets go the normal delete way."""
+    while True:
+        try:
+            summary = await services.assets.delete_expired()
+        except Exception:
+            logger.exception("deleting expired assets failed")
+        else:
+            if summary.assets:
+                logger.info(
+                    "retention deleted %d expired assets (%d bytes)", summary.assets, summary.bytes
+                )
+        await asyncio.sleep(interval)
 
 
 # How often each process forgets durable events older than TROVE_EVENT_RETENTION_SECONDS.
@@ -223,14 +240,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await opening()  # The queue: its tables and connection pool.
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
+            retention = asyncio.create_task(
+                _sweep_expired(services, settings.retention_interval_seconds), name="retention"
+            )
             pruner = asyncio.create_task(_prune_events(settings, services), name="event pruning")
             try:
                 async with hosting_jobs(services, executor):
                     yield
             finally:
-                for task in (sweeper, pruner):
+                for task in (sweeper, pruner, retention):
                     task.cancel()
-                await asyncio.gather(sweeper, pruner, return_exceptions=True)
+                await asyncio.gather(sweeper, pruner, retention, return_exceptions=True)
         finally:
             await services.broker.close()
             await services.assets.storage.close()

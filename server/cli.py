@@ -271,6 +271,27 @@ def secret() -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Only report what would be deleted.")
+def gc(dry_run: bool) -> None:
+    """Delete expired assets (retention) and blobs no asset uses, then print a summary."""
+    from server.app import build_services
+
+    settings = load_settings()
+    services = build_services(settings)
+
+    async def collect(_: list[str]) -> tuple[int, int, int]:
+        expired = await services.assets.delete_expired(dry_run=dry_run)
+        blobs = 0 if dry_run else await services.assets.collect_garbage()
+        return expired.assets, expired.bytes, blobs
+
+    assets, size, blobs = with_database(settings, collect)
+    if dry_run:
+        click.echo(f"would delete {assets} expired assets ({size} bytes); nothing was deleted")
+    else:
+        click.echo(f"deleted {assets} expired assets ({size} bytes) and {blobs} unreferenced blobs")
+
+
+@main.command()
 def schema() -> None:
     """Print the GraphQL schema (SDL)."""
     from schema import build_schema

@@ -1,7 +1,7 @@
 """Asset bytes over HTTP: streaming, Range, ETag, and safe headers for active content."""
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
@@ -10,9 +10,11 @@ from starlette.routing import Route
 
 import models
 from server.edge import Admission, respond_to
+from services.archives import archive_filename
 from services.content_types import is_passive
-from services.errors import Forbidden, NotFound
+from services.errors import Forbidden
 from services.runtime import Services
+from services.urls import ARCHIVE_PREFIX
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # Assets never change their bytes, so a browser may keep them for the life of the URL.
@@ -46,6 +48,18 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
+def zip_response(request: Request, body: AsyncIterator[bytes], filename: str) -> Response:
+    """A streamed zip download (its length is unknown until the last member is read)."""
+    headers = {
+        "Content-Disposition": _disposition("attachment", filename),
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if request.method == "HEAD":
+        return Response(status_code=200, headers=headers, media_type="application/zip")
+    return StreamingResponse(body, headers=headers, media_type="application/zip")
+
+
 class ContentRoutes:
     def __init__(
         self,
@@ -71,6 +85,7 @@ class ContentRoutes:
                 self._guarded(self.thumbnail),
                 methods=["GET", "HEAD"],
             ),
+            Route(ARCHIVE_PREFIX + "{token}", self._guarded(self.archive), methods=["GET", "HEAD"]),
         ]
 
     def _guarded(
@@ -102,7 +117,14 @@ class ContentRoutes:
     async def content(self, request: Request) -> Response:
         asset = await self._asset(request)
         if asset.is_folder:
-            raise NotFound("A folder has no content")
+            # A folder's content is the zip of what it holds.
+            owner = models.User(id=asset.owner_id)  # type: ignore[attr-defined]
+            archives = self.services.archives
+            return zip_response(
+                request,
+                archives.stream(archives.members_of_folder(owner, asset)),
+                archive_filename(folder=asset),
+            )
         # Before any header goes out: a lost blob is an error status, not a dropped stream.
         await self.services.assets.require_content(asset)
         etag = f'"{asset.sha256}"'
@@ -161,6 +183,21 @@ class ContentRoutes:
             return Response(status_code=status, headers=headers, media_type=content_type)
         body = self.services.assets.read_content(asset, start, end)
         return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
+
+    async def archive(self, request: Request) -> Response:
+        """An `assetArchiveUrl` link: the signature vouches for the owner and the filter."""
+        params = request.query_params
+        if not self.services.signer.verify(
+            request.url.path, params.get("expires"), params.get("signature")
+        ):
+            raise Forbidden("This link is invalid or has expired")
+        owner, where = self.services.archives.read_token(request.path_params["token"])
+        archives = self.services.archives
+        return zip_response(
+            request,
+            archives.stream(archives.members_of_filter(owner, where)),
+            archive_filename(where),
+        )
 
     async def thumbnail(self, request: Request) -> Response:
         asset = await self._asset(request)

@@ -20,11 +20,13 @@ from starlette.routing import Route
 
 import models
 from models.asset import FOLDER_CONTENT_TYPE
+from server.content import zip_response
 from server.edge import Admission, error_response, essence, respond_to
 from server.json_input import parse_json
 from server.limits import BodyTooLarge
 from server.multipart import MultipartStream, Part, file_chunks, read_field
 from server.settings import Settings
+from services.archives import archive_filename
 from services.assets import HOME_FOLDER_NAME, AssetFilter, Tracking
 from services.errors import InvalidInput
 from services.pagination import MAX_PAGE_SIZE
@@ -36,6 +38,8 @@ CHUNK = 1 << 20
 # The `json` part holds a handful of short strings and metadata (itself capped at 64 KiB).
 MAX_FIELDS = 16
 MAX_FORM_BYTES = 128 * 1024
+# Trove's curation fields, beyond nodetool's: tags replace, expires_at (null clears it).
+CURATION_FIELDS = ("tags", "expires_at")
 CREATE_FIELDS = ("name", "content_type", "node_id", "job_id", "workflow_id", "parent_id")
 # Everything nodetool's AssetUpdateRequest sends (`duration` and `size` are numbers).
 UPDATE_FIELDS = ("name", "parent_id", "content_type", "data")
@@ -89,7 +93,7 @@ def _fields(
     body: dict[str, Any], strings: tuple[str, ...], numbers: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The accepted keys that carry a value; null means 'not given', as in nodetool."""
-    accepted = (*strings, *numbers, "metadata")
+    accepted = (*strings, *numbers, "metadata", *CURATION_FIELDS)
     unknown = sorted(k for k, value in body.items() if k not in accepted and value is not None)
     if unknown:
         raise InvalidInput(
@@ -104,6 +108,35 @@ def _fields(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise InvalidInput(f"`{key}` must be a number")
     return given
+
+
+def _tags(given: dict[str, Any]) -> list[str] | None:
+    tags = given.get("tags")
+    if tags is None:
+        return None
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidInput("`tags` must be a list of strings")
+    return tags
+
+
+def _expiry(body: dict[str, Any]) -> dt.datetime | None:
+    """`expires_at` as ISO 8601 (an offset, or UTC when it has none); null clears it."""
+    raw = body.get("expires_at")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("`expires_at` must be an ISO 8601 date-time string or null")
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InvalidInput(f"`expires_at` is not an ISO 8601 date-time: '{raw}'") from error
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _json_param(raw: str | None, what: str) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    return _parse_object(raw, f"`{what}`")
 
 
 def _with_duration(given: dict[str, Any], metadata: Any) -> Any:
@@ -152,6 +185,11 @@ class RestRoutes:
             Route("/api/assets", collection, methods=ANY_METHOD),
             Route("/api/assets/", collection, methods=ANY_METHOD),
             Route("/api/assets/search", search, methods=ANY_METHOD),
+            Route(
+                "/api/assets/download",
+                self._dispatch({"POST": self.download_assets}),
+                methods=ANY_METHOD,
+            ),
             Route("/api/assets/{asset_id}", item, methods=ANY_METHOD),
             Route("/api/{rest:path}", self._not_found, methods=ANY_METHOD),
         ]
@@ -215,6 +253,9 @@ class RestRoutes:
             "updated_at": _iso(asset.updated_at),
             "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
             "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
+            "tags": list(asset.tags or []),
+            "expires_at": _iso(asset.expires_at) if asset.expires_at else None,
+            "media": asset.media,
         }
 
     @staticmethod
@@ -248,14 +289,25 @@ class RestRoutes:
         tracking = {k: params.get(k) or None for k in ("node_id", "job_id", "workflow_id")}
         content_type = params.get("content_type") or None
         raw_parent = params.get("parent_id") or None
+        # `tags=a,b` or `tags=a&tags=b`: assets carrying every one; `metadata={"seed":42}`.
+        tags = [t for raw in params.getlist("tags") for t in raw.split(",") if t.strip()]
+        metadata = _json_param(params.get("metadata"), "metadata")
         # As in nodetool, a listing with no filter at all is the Home folder.
-        unfiltered = raw_parent is None and content_type is None and not any(tracking.values())
+        unfiltered = (
+            raw_parent is None
+            and content_type is None
+            and not any(tracking.values())
+            and not tags
+            and metadata is None
+        )
         home = raw_parent == str(user.id) or (unfiltered and not search)
         return AssetFilter(
             **tracking,
             content_type=content_type,
             parent_id=None if home else raw_parent,
             top_level=home,
+            tags=tags or None,
+            metadata=metadata,
         )
 
     # Endpoints ----------------------------------------------------------------------------
@@ -338,7 +390,9 @@ class RestRoutes:
             raise InvalidInput(
                 'Without a `file` part only a folder can be created (`"content_type": "folder"`)'
             )
-        unexpected = sorted(k for k in ("node_id", "job_id", "workflow_id") if k in given)
+        unexpected = sorted(
+            k for k in ("node_id", "job_id", "workflow_id", *CURATION_FIELDS) if k in given
+        )
         if unexpected:
             raise InvalidInput(f"A folder has no {', '.join(unexpected)}")
         return await self.services.assets.create_folder(
@@ -403,6 +457,8 @@ class RestRoutes:
             ),
             parent_id=self._folder_id(user, given.get("parent_id")),
             metadata=_with_duration(given, given.get("metadata")),
+            tags=_tags(given),
+            expires_at=_expiry(given),
         )
 
     async def update_asset(self, request: Request) -> Response:
@@ -411,9 +467,8 @@ class RestRoutes:
         )
         user = await self._user(request)
         asset_id = request.path_params["asset_id"]
-        given = _fields(
-            _parse_object(await request.body(), "The request body"), UPDATE_FIELDS, UPDATE_NUMBERS
-        )
+        body = _parse_object(await request.body(), "The request body")
+        given = _fields(body, UPDATE_FIELDS, UPDATE_NUMBERS)
         current = await self.services.assets.get(owner=user, asset_id=asset_id)
         # nodetool's client sends the whole asset back: the same type is no change.
         claimed = given.get("content_type")
@@ -442,6 +497,10 @@ class RestRoutes:
             parent_id=self._folder_id(user, given.get("parent_id")),
             replace_metadata=replace_metadata,
             metadata=metadata,
+            replace_tags="tags" in given,
+            tags=_tags(given),
+            replace_expiry="expires_at" in body,
+            expires_at=_expiry(body),
         )
         if encoded is not None:
             # New bytes take the same road as an upload: staged, hashed, then published.
@@ -449,6 +508,21 @@ class RestRoutes:
                 owner=user, asset_id=asset.id, content=_one_chunk(encoded)
             )
         return JSONResponse(self._asset_json(request, asset))
+
+    async def download_assets(self, request: Request) -> Response:
+        """nodetool's zip download: `{"asset_ids": [...]}`, folders with their contents."""
+        # JSON (unlike a form post) needs a CORS preflight, so no cross-site page can ask.
+        self.admission.require_content_type(
+            request, ("application/json",), 'Send {"asset_ids": [...]} as application/json'
+        )
+        user = await self._user(request)
+        body = _parse_object(await request.body(), "The request body")
+        asset_ids = body.get("asset_ids")
+        if not isinstance(asset_ids, list) or not all(isinstance(i, str) for i in asset_ids):
+            raise InvalidInput("`asset_ids` must be a list of asset ids")
+        archives = self.services.archives
+        members = await archives.members_of_ids(user, asset_ids)
+        return zip_response(request, archives.stream(members), archive_filename())
 
     async def delete_asset(self, request: Request) -> Response:
         user = await self._user(request)

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     max_graph_nodes: int = Field(default=2000, gt=0)
     max_graph_edges: int = Field(default=10000, gt=0)
     max_graph_bytes: int = Field(default=1 << 20, gt=0)
+    # How often the server deletes assets whose expiresAt has passed (retention).
+    retention_interval_seconds: float = Field(default=60, gt=0)
     # Where `npm ci` put GraphiQL; unset means node_modules beside the code.
     node_modules: Path | None = None
     # Where blobs live: file:///path (default: <data_dir>/blobs) or s3://bucket/prefix.

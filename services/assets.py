@@ -11,19 +11,21 @@ import logging
 import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count, Max, Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models import Asset, AssetLineage, User
+from models import Asset, AssetLineage, AssetTag, User
 from models.asset import FOLDER_CONTENT_TYPE
-from services import content_types
+from services import content_types, metadata_search
+from services import tags as tagging
 from services.errors import (
     ContentMissing,
     InsufficientStorage,
@@ -34,6 +36,7 @@ from services.errors import (
     TooLarge,
 )
 from services.events import EventBroker, EventHistoryGone, asset_topic
+from services.media_facts import DEFAULT_BUDGET_SECONDS, MediaFacts
 from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
 from services.records import AssetRecord, fetch_asset_records
 from services.validation import check_json, check_text
@@ -50,6 +53,8 @@ MIN_SEARCH_LENGTH = 2
 # LIKE patterns past 50,000 bytes with an error.
 MAX_SEARCH_LENGTH = 255
 _TRACKING_ARGUMENTS = {"node_id": "nodeId", "job_id": "jobId", "workflow_id": "workflowId"}
+# Bulk changes work through the matches this many rows per transaction.
+BULK_BATCH = 500
 
 
 class AssetOrder(StrEnum):
@@ -107,10 +112,14 @@ class NewAsset:
     parent_id: str | UUID | None = None
     metadata: Any = None
     derived_from: Sequence[UUID] = ()
+    tags: Sequence[str] | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class AssetFilter:
+    """Which of the caller's assets; every field given narrows (they combine with AND)."""
+
     node_id: str | None = None
     job_id: str | None = None
     workflow_id: str | None = None
@@ -122,6 +131,35 @@ class AssetFilter:
     search: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    ids: Sequence[str | UUID] | None = None
+    # Assets carrying every one of these tags (compared case-insensitively).
+    tags: Sequence[str] | None = None
+    # Assets whose metadata contains this JSON object (PostgreSQL's `@>`).
+    metadata: dict[str, Any] | None = None
+    expired_before: datetime | None = None
+
+    def narrows(self) -> bool:
+        """Whether any field restricts the selection (bulk changes refuse one that doesn't)."""
+        return (
+            any(
+                getattr(self, name) is not None
+                for name in (
+                    "node_id",
+                    "job_id",
+                    "workflow_id",
+                    "content_type",
+                    "parent_id",
+                    "created_after",
+                    "created_before",
+                    "ids",
+                    "expired_before",
+                )
+            )
+            or self.top_level
+            or bool(self.search)
+            or bool(self.tags)
+            or bool(self.metadata)
+        )
 
     def validated(self) -> AssetFilter:
         for field, argument in _TRACKING_ARGUMENTS.items():
@@ -136,6 +174,14 @@ class AssetFilter:
             raise InvalidInput(f"`contentType` is at most {MAX_TRACKING_LENGTH} characters")
         check_text(self.content_type, "`contentType`")
         return self
+
+
+@dataclass
+class ExpirySummary:
+    """What a retention sweep deleted (or, dry, would delete)."""
+
+    assets: int = 0
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -236,6 +282,13 @@ def _validate_metadata(metadata: Any) -> Any:
     return metadata
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """Datetimes without an offset are taken as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def _validated_name(raw: str | None, *, required: bool) -> str | None:
     if raw is None:
         if required:
@@ -255,6 +308,7 @@ class AssetService:
         broker: EventBroker,
         max_upload_bytes: int,
         max_concurrent_uploads: int = 64,
+        media_budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ) -> None:
         self.storage = storage
         self.broker = broker
@@ -262,6 +316,7 @@ class AssetService:
         self.max_concurrent_uploads = max_concurrent_uploads
         # Each upload in progress holds a staging file and a connection.
         self._upload_slots = asyncio.Semaphore(max_concurrent_uploads)
+        self.media = MediaFacts(storage=storage, budget_seconds=media_budget_seconds)
 
     # Reading -----------------------------------------------------------------------------
 
@@ -363,6 +418,24 @@ class AssetService:
             query = query.filter(created_at__gt=where.created_after)
         if where.created_before is not None:
             query = query.filter(created_at__lt=where.created_before)
+        if where.ids is not None:
+            ids = []
+            for raw in where.ids:
+                try:
+                    ids.append(raw if isinstance(raw, UUID) else UUID(str(raw)))
+                except ValueError:
+                    continue  # no asset has a malformed id: it selects nothing
+            query = query.filter(id__in=ids)
+        for key in sorted({tagging.tag_key(t) for t in tagging.normalize_tags(where.tags or [])}):
+            # One (owner, key, asset) index range per tag.
+            query = query.filter(
+                id__in=Subquery(AssetTag.filter(owner_id=owner.id, key=key).values("asset_id"))
+            )
+        if where.metadata is not None:
+            dialect = Asset._meta.db.capabilities.dialect
+            query = query.filter(metadata_search.containment(where.metadata, dialect=dialect))
+        if where.expired_before is not None:
+            query = query.filter(expires_at__lte=where.expired_before)
         return query
 
     async def list_assets(
@@ -650,6 +723,8 @@ class AssetService:
         parent_id: str | UUID | None = None,
         metadata: Any = None,
         derived_from: Sequence[UUID] = (),
+        tags: Sequence[str] | None = None,
+        expires_at: datetime | None = None,
     ) -> Asset:
         """Stream content into storage, then record the row; undo the blob if the row fails.
 
@@ -667,6 +742,8 @@ class AssetService:
                     parent_id=parent_id,
                     metadata=metadata,
                     derived_from=tuple(derived_from),
+                    tags=tags,
+                    expires_at=expires_at,
                 )
             ],
         )
@@ -686,6 +763,7 @@ class AssetService:
                 except ValueError as error:
                     raise InvalidInput(str(error)) from error
                 metadata = _validate_metadata(item.metadata)
+                clean_tags = tagging.normalize_tags(item.tags or [])
                 parent = await self._check_parent(owner, item.parent_id)
                 if isinstance(item.content, StagedBlob):
                     staged = item.content
@@ -703,6 +781,8 @@ class AssetService:
                     "workflow_id": tracking.workflow_id,
                     "parent_id": parent,
                     "metadata": metadata,
+                    "expires_at": _aware(item.expires_at),
+                    "tags": clean_tags or None,
                 }
                 records.append((staged, fields, item.derived_from))
             assets = await self._record(owner=owner, records=records)
@@ -711,10 +791,18 @@ class AssetService:
                 await self.storage.discard(staged)
         # Ids only: every subscriber, in whichever process, reads the row with its own scoping.
         for asset in assets:
+            await self._record_media(asset)
             await self.broker.publish(
                 asset_topic(owner.id), {"id": str(asset.id)}, subject=str(asset.id)
             )
         return assets
+
+    async def _record_media(self, asset: Asset) -> None:
+        """Media facts, once the bytes are stored; never fails the save (see media_facts)."""
+        facts = await self.media.read(asset)
+        if facts != asset.media:
+            asset.media = facts
+            await Asset.filter(id=asset.id).update(media=facts)
 
     async def _record(
         self,
@@ -763,6 +851,8 @@ class AssetService:
         asset = await Asset.create(
             using_db=conn, owner_id=owner.id, size=staged.size, sha256=staged.sha256, **fields
         )
+        if asset.tags:
+            await tagging.replace_tags(conn, asset=asset, tags=asset.tags)
         if derived_from:
             sources = (
                 await Asset.filter(id__in=list(derived_from), owner_id=owner.id)
@@ -800,7 +890,12 @@ class AssetService:
         move: bool = False,
         metadata: Any = None,
         replace_metadata: bool = False,
+        tags: Sequence[str] | None = None,
+        replace_tags: bool = False,
+        expires_at: datetime | None = None,
+        replace_expiry: bool = False,
     ) -> Asset:
+        """Change what is given; `replace_*` flags say a value was given (None clears it)."""
         asset = await self.get(owner=owner, asset_id=asset_id)
         if name is not None:
             asset.name = _validated_name(name, required=True) or asset.name
@@ -811,7 +906,14 @@ class AssetService:
             asset.parent_id = new_parent
         if replace_metadata:
             asset.metadata = _validate_metadata(metadata)
-        await asset.save()
+        if replace_expiry:
+            asset.expires_at = _aware(expires_at)
+        async with in_transaction() as conn:
+            if replace_tags:
+                await tagging.replace_tags(
+                    conn, asset=asset, tags=tagging.normalize_tags(tags or [])
+                )
+            await asset.save(using_db=conn)
         return asset
 
     async def replace_content(
@@ -864,7 +966,9 @@ class AssetService:
         for token in trashed:
             with contextlib.suppress(OSError):
                 await self.storage.purge(token)
-        return await self.get(owner=owner, asset_id=asset.id)
+        replaced = await self.get(owner=owner, asset_id=asset.id)
+        await self._record_media(replaced)
+        return replaced
 
     async def _is_within(self, candidate: UUID, ancestor: UUID) -> bool:
         current: UUID | None = candidate
@@ -947,19 +1051,123 @@ class AssetService:
         await self._delete_rows(owner, ids)
         return ids
 
-    def _require_filter(self, where: AssetFilter) -> None:
-        if not any((where.node_id, where.job_id, where.workflow_id, where.created_before)):
-            raise InvalidInput("deleteAssets needs at least one filter field")
+    def _require_filter(self, where: AssetFilter, action: str) -> None:
+        if not where.narrows():
+            raise InvalidInput(
+                f"{action} needs at least one filter field (an empty filter would match "
+                "every asset)"
+            )
+
+    async def _matching_ids(self, owner: User, where: AssetFilter) -> list[UUID]:
+        return await self._filtered(owner, where).values_list("id", flat=True)  # type: ignore[return-value]
 
     async def delete_assets(self, *, owner: User, where: AssetFilter, dry_run: bool) -> int:
-        self._require_filter(where)
+        self._require_filter(where, "deleteAssets")
         roots = await self._filtered(owner, where).values_list("id", flat=True)
         ids = await self._with_descendants(owner, roots)  # type: ignore[arg-type]
         if dry_run:
             return len(ids)
         return await self._delete_rows(owner, ids)
 
+    # Curation ----------------------------------------------------------------------------
+
+    async def tag_assets(
+        self, *, owner: User, where: AssetFilter, tags: Sequence[str], remove: bool = False
+    ) -> int:
+        """Add (or remove) tags on every asset matching the filter; how many changed."""
+        self._require_filter(where, "untagAssets" if remove else "tagAssets")
+        clean = tagging.normalize_tags(tags)
+        if not clean:
+            raise InvalidInput("Give at least one tag")
+        ids = await self._matching_ids(owner, where)
+        changed = 0
+        for start in range(0, len(ids), BULK_BATCH):
+            async with in_transaction() as conn:
+                changed += await tagging.change_tags(
+                    conn,
+                    owner_id=owner.id,
+                    asset_ids=ids[start : start + BULK_BATCH],
+                    add=() if remove else clean,
+                    remove=clean if remove else (),
+                )
+        return changed
+
+    async def tag_counts(
+        self, *, owner: User, prefix: str | None = None, first: int = 100
+    ) -> list[tagging.TagCount]:
+        return await tagging.tag_counts(owner_id=owner.id, prefix=prefix, first=first)
+
+    async def move_assets(
+        self, *, owner: User, where: AssetFilter, parent_id: str | UUID | None
+    ) -> int:
+        """Move every matching asset into a folder (None: the top level); how many moved."""
+        self._require_filter(where, "moveAssets")
+        target = await self._check_parent(owner, parent_id)
+        ids = await self._matching_ids(owner, where)
+        if target is not None:
+            ancestors = await self._ancestors(target)
+            if ancestors & set(ids):
+                raise InvalidInput("A folder cannot be moved into itself or its descendants")
+        moved = 0
+        for start in range(0, len(ids), BULK_BATCH):
+            batch = ids[start : start + BULK_BATCH]
+            query = Asset.filter(owner_id=owner.id, id__in=batch)
+            query = (
+                query.filter(parent_id__not_isnull=True)
+                if target is None
+                # SQL's NULL <> x is not true: top-level assets need their own branch.
+                else query.filter(Q(parent_id__isnull=True) | ~Q(parent_id=target))
+            )
+            moved += await query.update(parent_id=target)
+        return moved
+
+    async def _ancestors(self, folder: UUID) -> set[UUID]:
+        """The folder and every folder above it."""
+        found: set[UUID] = set()
+        current: UUID | None = folder
+        while current is not None and current not in found:
+            found.add(current)
+            current = await Asset.filter(id=current).first().values_list("parent_id", flat=True)  # type: ignore[assignment]
+        return found
+
     # Maintenance -------------------------------------------------------------------------
+
+    async def delete_expired(
+        self, *, now: datetime | None = None, dry_run: bool = False, batch: int = BULK_BATCH
+    ) -> ExpirySummary:
+        """Retention: delete every asset whose `expires_at` has passed, for every owner.
+
+        Through the normal delete path (a folder goes with its contents, a blob with the last
+        row using it); `dry_run` only counts what would go.
+        """
+        moment = _aware(now) or datetime.now(UTC)
+        summary = ExpirySummary()
+        after: UUID | None = None
+        while True:
+            query = Asset.filter(expires_at__lte=moment)
+            if after is not None:
+                query = query.filter(id__gt=after)
+            rows = await query.order_by("id").limit(batch).values("id", "owner_id")
+            if not rows:
+                return summary
+            after = rows[-1]["id"]
+            by_owner: dict[UUID, list[UUID]] = {}
+            for row in rows:
+                by_owner.setdefault(row["owner_id"], []).append(row["id"])
+            for owner_id, roots in by_owner.items():
+                owner = User(id=owner_id)
+                ids = await self._with_descendants(owner, roots)
+                sizes = (
+                    await Asset.filter(id__in=ids)
+                    .exclude(content_type=FOLDER_CONTENT_TYPE)
+                    .values_list("size", flat=True)
+                )
+                summary.assets += len(ids)
+                summary.bytes += sum(int(size) for size in sizes)  # type: ignore[call-overload]
+                if not dry_run:
+                    await self._delete_rows(owner, ids)
+            if len(rows) < batch:
+                return summary
 
     async def collect_garbage(self, *, grace_seconds: float = 600, batch: int = 500) -> int:
         """Delete blobs no row references (left by a crash between publish and commit).

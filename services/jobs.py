@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from models import Job, JobStatus, User
+from models import Asset, AutoSaveMode, Job, JobStatus, User
 from models.ids import new_id
 from models.job import FINAL_JOB_STATUSES, scoped_job_id
 from services.errors import Conflict, InvalidInput, NotFound
@@ -25,6 +25,9 @@ from services.validation import check_json, check_text, text_problem
 from services.workflows import WorkflowService
 
 logger = logging.getLogger(__name__)
+# Ten years: beyond that, keep the assets (no expiry) instead.
+MAX_KEEP_SECONDS = 10 * 365 * 24 * 3600
+
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Where cancel requests travel to the process that holds the job.
 JOB_CONTROL_TOPIC = "jobs-control"
@@ -182,7 +185,11 @@ class JobService:
         graph: Any = None,
         params: Any = None,
         job_id: str | None = None,
+        auto_save: AutoSaveMode = AutoSaveMode.ALL,
+        keep_for_seconds: int | None = None,
     ) -> Job:
+        """Start a run. `auto_save` says what it stores; `keep_for_seconds` gives what it
+        stores an expiry (the job's finish time plus that many seconds)."""
         executor = self._require_executor()
         if (workflow_id is None) == (graph is None):
             raise InvalidInput("Give either `workflowId` or `graph`")
@@ -198,6 +205,8 @@ class JobService:
         if job_id is not None and (not job_id.strip() or len(job_id) > MAX_CHOSEN_JOB_ID_LENGTH):
             raise InvalidInput(f"`jobId` must be 1 to {MAX_CHOSEN_JOB_ID_LENGTH} characters")
         check_text(job_id, "`jobId`")
+        if keep_for_seconds is not None and not 0 < keep_for_seconds <= MAX_KEEP_SECONDS:
+            raise InvalidInput(f"`keepForSeconds` must be between 1 and {MAX_KEEP_SECONDS}")
         executor.validate(graph)
         # Only the caller's own jobs can conflict: other users' ids live in their namespaces.
         if job_id is not None and await Job.exists(
@@ -210,6 +219,8 @@ class JobService:
             workflow_id=workflow_id,
             graph=graph,
             params=params,
+            auto_save=auto_save,
+            keep_for_seconds=keep_for_seconds,
             worker_id=None if self.queued else self.worker_id,
             heartbeat_at=datetime.now(UTC),
         )
@@ -287,6 +298,15 @@ class JobService:
         await job.save(
             update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]
         )
+        if job.keep_for_seconds is not None:
+            # What the run auto-saved carries a provisional expiry; count from the finish.
+            await Asset.filter(
+                owner_id=job.owner_id,
+                # Assets carry the id the API shows, not the owner-scoped stored one.
+                job_id=job.public_id,
+                node_id__not_isnull=True,
+                expires_at__not_isnull=True,
+            ).update(expires_at=job.finished_at + timedelta(seconds=job.keep_for_seconds))
         await self._publish(job)
 
     async def _publish(self, job: Job) -> None:

@@ -32,6 +32,9 @@ ASSET_COLUMNS = (
     "metadata",
     "created_at",
     "updated_at",
+    "tags",
+    "media",
+    "expires_at",
 )
 
 
@@ -52,6 +55,10 @@ class AssetRecord:
     metadata: Any
     created_at: dt.datetime
     updated_at: dt.datetime
+    # Curation columns (services/tags.py, services/media_facts.py, retention).
+    tags: list[str] | None = None
+    media: dict[str, Any] | None = None
+    expires_at: dt.datetime | None = None
 
     @property
     def pk(self) -> UUID:
@@ -75,6 +82,8 @@ def _datetime(value: Any) -> dt.datetime:
 
 
 _metadata = Asset._meta.fields_map["metadata"].to_python_value
+_tags = Asset._meta.fields_map["tags"].to_python_value
+_media = Asset._meta.fields_map["media"].to_python_value
 
 
 def to_record(row: dict[str, Any]) -> AssetRecord:
@@ -92,6 +101,9 @@ def to_record(row: dict[str, Any]) -> AssetRecord:
         metadata=_metadata(row["metadata"]),
         created_at=_datetime(row["created_at"]),
         updated_at=_datetime(row["updated_at"]),
+        tags=_tags(row["tags"]),
+        media=_media(row["media"]),
+        expires_at=None if row["expires_at"] is None else _datetime(row["expires_at"]),
     )
 
 

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from services.archives import ArchiveService
 from services.assets import AssetService
 from services.events import EventBroker
 from services.jobs import JobService
@@ -20,3 +21,4 @@ class Services:
     signer: UrlSigner
     thumbnails: ThumbnailService
     uploads: UploadService
+    archives: ArchiveService

@@ -153,7 +153,16 @@ class ThumbnailService:
         self.storage = storage
         self.cache_dir = cache_dir
         self.max_pixels = max_pixels
-        self.renderers: list[Renderer] = [ImageRenderer(max_pixels), VideoRenderer(max_pixels)]
+        # Audio waveforms and PDF pages (services/previews.py builds on this module).
+        from services.previews import PdfRenderer, WaveformRenderer
+
+        self.renderers: list[Renderer] = [
+            ImageRenderer(max_pixels),
+            VideoRenderer(max_pixels),
+            PdfRenderer(max_pixels),
+        ]
+        if isinstance(storage, LocalBlobStorage):
+            self.renderers.append(WaveformRenderer())  # decodes from the stored file
         self._slots = asyncio.Semaphore(max_concurrent)
         self._in_flight: dict[str, asyncio.Task[bytes]] = {}
 
@@ -170,7 +179,7 @@ class ThumbnailService:
     async def thumbnail(self, asset: Asset) -> bytes:
         renderer = self._renderer(asset.content_type)
         if renderer is None:
-            raise NotFound("Only images and videos have thumbnails")
+            raise NotFound("Only images, video, audio and PDF have thumbnails")
         cached = self.cache_dir / f"{asset.sha256}.webp"
         if cached.is_file():
             return cached.read_bytes()

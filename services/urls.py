@@ -36,3 +36,16 @@ def asset_url(
 ) -> str:
     """An absolute, signed, expiring URL of one of an asset's links."""
     return http_base(base_url) + signer.sign(asset_path(asset_id, link))
+
+
+ARCHIVE_PREFIX = "/archives/"
+
+
+def archive_path(token: str) -> str:
+    """The route of an archive link; `token` carries its owner and filter (services/archives)."""
+    return f"{ARCHIVE_PREFIX}{token}"
+
+
+def archive_url(signer: UrlSigner, base_url: str, token: str) -> str:
+    """An absolute, signed, expiring URL that streams the zip a filter selects."""
+    return http_base(base_url) + signer.sign(archive_path(token))

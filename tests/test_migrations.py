@@ -62,7 +62,10 @@ async def postgres_schema(url: str) -> Schema:
             "array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
             "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.n) AS cols "
             "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-            "JOIN pg_namespace ns ON ns.oid = t.relnamespace WHERE ns.nspname = 'public'"
+            "JOIN pg_namespace ns ON ns.oid = t.relnamespace "
+            "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+            # GIN indexes exist only in the PostgreSQL chain (the models cannot declare them).
+            "WHERE ns.nspname = 'public' AND am.amname = 'btree'"
         )
     finally:
         await connection.close()
@@ -80,6 +83,18 @@ async def postgres_schema(url: str) -> Schema:
             continue
         result[row["table_name"]]["indexes"].add((tuple(row["cols"]), bool(row["is_unique"])))
     return result
+
+
+async def gin_indexes(url: str) -> set[tuple[str, str]]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT tablename, indexname FROM pg_indexes "
+            "WHERE schemaname = 'public' AND indexdef LIKE '%USING gin%'"
+        )
+    finally:
+        await connection.close()
+    return {(r["tablename"], r["indexname"]) for r in rows}
 
 
 async def migrate(url: str) -> list[str]:
@@ -113,6 +128,7 @@ async def test_both_chains_build_the_models_schema_from_empty(tmp_path: Path) ->
         assert await migrate(chain_pg)
         await generate_from_models(models_pg)
         from_chain_pg = await postgres_schema(chain_pg)
+        assert await gin_indexes(chain_pg) == {("assets", "ix_assets_metadata_gin")}
         assert from_chain_pg == await postgres_schema(models_pg)
     finally:
         await drop_postgres_database(chain_pg)

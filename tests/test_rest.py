@@ -32,6 +32,10 @@ ASSET_KEYS = {
     "updated_at",
     "get_url",
     "thumb_url",
+    # Trove's curation fields (tests/test_rest_curation.py).
+    "tags",
+    "expires_at",
+    "media",
 }
 PREFLIGHT = {"Apollo-Require-Preflight": "true"}
 
