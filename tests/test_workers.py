@@ -112,7 +112,9 @@ async def cluster(
 async def holder_pid(database_url: str, job_id: str) -> int:
     connection = await asyncpg.connect(database_url)
     try:
-        holder = await connection.fetchval("SELECT worker_id FROM jobs WHERE id = $1", job_id)
+        holder = await connection.fetchval(
+            "SELECT worker_id FROM jobs WHERE id = $1 OR id LIKE '%/' || $1", job_id
+        )
     finally:
         await connection.close()
     return int(holder.rsplit(":", 2)[1])
