@@ -110,16 +110,19 @@ class LocalBlobStorage:
             # close(), which would skip the clean-up below and leak the staging file.
             handle = await asyncio.to_thread(open, path, "xb", buffering=0)
         try:
-            with _storage_errors("receiving content"):
-                async for chunk in chunks:
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise BlobTooLarge(max_bytes)
-                    if len(head) < SNIFF_BYTES:
-                        head += chunk[: SNIFF_BYTES - len(head)]
+            # Only the writes are the store's errors; the source's own failures pass as
+            # they are.
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BlobTooLarge(max_bytes)
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                with _storage_errors("receiving content"):
                     await asyncio.to_thread(_hash_and_write, digest, handle, chunk)
+            with _storage_errors("receiving content"):
                 await asyncio.to_thread(_flush_and_close, handle)
         except BaseException:
             with contextlib.suppress(OSError):
