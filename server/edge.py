@@ -8,7 +8,8 @@ One place decides, for every surface:
 
 Two JSON shapes, one per surface (docs/api.md "HTTP rules", docs/rest.md "Errors"):
 - GraphQL (/graphql):  {"errors": [{"message": ..., "extensions": {"code": ..., "requestId": ...}}]}
-- HTTP routes (/api/..., /assets/...): {"error": ..., "code": ..., "requestId": ...}
+- HTTP routes (/api/..., /assets/...): {"error": ..., "detail": ..., "code": ..., "requestId": ...}
+  (`detail` repeats the message: FastAPI-style clients such as nodetool's read it there)
 Unexpected exceptions are answered INTERNAL_SERVER_ERROR with the request id only; the
 traceback goes to the log under the same id.
 """
@@ -143,7 +144,7 @@ def graphql_error_body(message: str, code: str, rid: str) -> dict[str, Any]:
 
 
 def http_error_body(message: str, code: str, rid: str) -> dict[str, Any]:
-    return {"error": message, "code": code, "requestId": rid}
+    return {"error": message, "detail": message, "code": code, "requestId": rid}
 
 
 def error_response(

@@ -22,7 +22,8 @@ async def token_client(app_factory: Any, database_url: str) -> AsyncIterator[Tro
 def assert_http_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "code", "requestId"}, body
+    assert set(body) == {"error", "detail", "code", "requestId"}, body
+    assert body["detail"] == body["error"]
     assert body["code"] == code
     assert body["requestId"] == response.headers["x-request-id"]
     return body

@@ -254,6 +254,15 @@ async def trove_seeded(client: TroveClient) -> tuple[TroveClient, Seeded]:
     return client, await seed_assets(client)
 
 
+# When a field fails, graphql-core's gather_with_cancel cancels sibling tasks that have not
+# started yet; their coroutines are closed unstarted, and the resolver coroutines they had
+# already created are collected "never awaited". Both executors share that code path (the
+# data is unaffected: those fields were nulled by the failure), so the warning is not a
+# difference between them.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <coroutine object GraphQLCoreConverter.from_resolver"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
 @given(data=st.data())
 @PARITY_SETTINGS
 async def test_generated_queries_over_trove_match_graphql_core(
