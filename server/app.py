@@ -144,8 +144,9 @@ async def _collect_garbage(services: Services) -> None:
         logger.info("removed %d unreferenced blobs", removed)
 
 
-async def _sweep_expired(services: Services, interval: float) -> None:
-    """Retention, for as long as the server runs: expired assets go the normal delete way."""
+async def sweep_expired(services: Services, interval: float) -> None:
+    """Retention, for as long as the process runs (API servers and `trove worker` alike):
+    expired assets go the normal delete way."""
     while True:
         try:
             summary = await services.assets.delete_expired()
@@ -241,7 +242,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Off the start-up path: a large store takes a while to walk.
             sweeper = asyncio.create_task(_collect_garbage(services), name="blob garbage")
             retention = asyncio.create_task(
-                _sweep_expired(services, settings.retention_interval_seconds), name="retention"
+                sweep_expired(services, settings.retention_interval_seconds), name="retention"
             )
             pruner = asyncio.create_task(_prune_events(settings, services), name="event pruning")
             try:

@@ -167,7 +167,7 @@ def worker(concurrency: int | None) -> None:
 
     from execution.executor import Executor
     from execution.queue import ensure_queue_schema, make_queue, run_worker
-    from server.app import build_services, hosting_jobs
+    from server.app import build_services, hosting_jobs, sweep_expired
 
     settings = load_settings()
     if settings.dialect != "postgres":
@@ -185,14 +185,23 @@ def worker(concurrency: int | None) -> None:
         try:
             executor = services.jobs.executor
             assert isinstance(executor, Executor)
+            # Workers sweep expired assets too: a deployment may scale its API processes down
+            # to zero between bursts while its workers keep running.
+            retention = asyncio.create_task(
+                sweep_expired(services, settings.retention_interval_seconds), name="retention"
+            )
             click.echo(f"trove worker {services.jobs.worker_id}: up to {concurrency} jobs at once")
-            async with hosting_jobs(services, executor):
-                await run_worker(
-                    executor=executor,
-                    queue=make_queue(url),
-                    concurrency=concurrency,
-                    name=f"{socket.gethostname()}:{os.getpid()}",
-                )
+            try:
+                async with hosting_jobs(services, executor):
+                    await run_worker(
+                        executor=executor,
+                        queue=make_queue(url),
+                        concurrency=concurrency,
+                        name=f"{socket.gethostname()}:{os.getpid()}",
+                    )
+            finally:
+                retention.cancel()
+                await asyncio.gather(retention, return_exceptions=True)
         finally:
             await services.broker.close()
             await services.assets.storage.close()

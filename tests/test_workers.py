@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,49 @@ def test_trove_worker_refuses_sqlite(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode != 0 and "postgres://" in result.stderr
+
+
+async def test_a_worker_deletes_expired_assets_with_no_api_process_running(
+    app_factory: Any, worker_factory: Any, tmp_path: Path
+) -> None:
+    database_url = await create_postgres_database()
+    worker: Worker | None = None
+    try:
+        # The API process records the assets and stops before any of them expires.
+        data_dir = tmp_path / "data"
+        soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+        async with app_factory(database_url) as trove:
+            doomed = (await trove.upload(b"short-lived", filename="a.txt", expiresAt=soon))["data"][
+                "createAsset"
+            ]
+            kept = (await trove.upload(b"kept", filename="b.txt"))["data"]["createAsset"]
+        worker = await asyncio.to_thread(
+            worker_factory,
+            {
+                **os.environ,
+                "TROVE_DATABASE_URL": database_url,
+                "TROVE_DATA_DIR": str(data_dir),
+                "TROVE_SECRET_KEY": TEST_SECRET,
+                "TROVE_RETENTION_INTERVAL_SECONDS": "0.2",
+            },
+        )
+        connection = await asyncpg.connect(database_url)
+        try:
+            deadline = time.monotonic() + 30
+            while await connection.fetchval(
+                "SELECT count(*) FROM assets WHERE id = $1", uuid.UUID(doomed["id"])
+            ):
+                assert time.monotonic() < deadline, "the worker did not delete the expired asset"
+                await asyncio.sleep(0.1)
+            assert await connection.fetchval(
+                "SELECT count(*) FROM assets WHERE id = $1", uuid.UUID(kept["id"])
+            )
+        finally:
+            await connection.close()
+        # Through the normal delete path: the bytes went with their last asset.
+        digest = doomed["sha256"]
+        assert not list(data_dir.rglob(digest))
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
+        await drop_postgres_database(database_url)
