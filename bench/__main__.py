@@ -354,6 +354,38 @@ def _peak_rss_kb(pid: int) -> int:
     return 0
 
 
+def upload_with_curl(port: int, source: Path, size: int) -> float:
+    """Seconds to send `source` through `createAsset` with curl, a client outside this
+    process (so the server's memory is measured alone), checking the stored size."""
+    operations = json.dumps(
+        {
+            "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { size } }",
+            "variables": {"f": None},
+        }
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            f"http://127.0.0.1:{port}/graphql",
+            "-H",
+            "Apollo-Require-Preflight: 1",
+            "-F",
+            f"operations={operations}",
+            "-F",
+            'map={"0": ["variables.f"]}',
+            "-F",
+            f"0=@{source}",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    assert json.loads(result.stdout)["data"]["createAsset"]["size"] == size, result.stdout
+    return seconds
+
+
 def bench_upload(work: Path, quick: bool) -> list[Row]:
     size = (256 if quick else 1024) << 20
     source = work / "upload.bin"
@@ -382,33 +414,8 @@ def bench_upload(work: Path, quick: bool) -> list[Row]:
                 f"http://127.0.0.1:{port}/graphql", json={"query": "{ assets { totalCount } }"}
             )
         before = _peak_rss_kb(process.pid)
-        operations = json.dumps(
-            {
-                "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { size } }",
-                "variables": {"f": None},
-            }
-        )
-        started = time.perf_counter()
-        result = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                f"http://127.0.0.1:{port}/graphql",
-                "-H",
-                "Apollo-Require-Preflight: 1",
-                "-F",
-                f"operations={operations}",
-                "-F",
-                'map={"0": ["variables.f"]}',
-                "-F",
-                f"0=@{source}",
-            ],
-            capture_output=True,
-            check=True,
-        )
-        upload_seconds = time.perf_counter() - started
+        upload_seconds = upload_with_curl(port, source, size)
         after = _peak_rss_kb(process.pid)
-    assert json.loads(result.stdout)["data"]["createAsset"]["size"] == size, result.stdout
     source.unlink()
     mb = size / 1e6
     ratio = (mb / upload_seconds) / (mb / copy_seconds)

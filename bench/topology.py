@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -188,33 +187,8 @@ def bench_s3(work: Path, quick: bool) -> list[Row]:
                     json={"query": "{ assets { totalCount } }"},
                 )
             before = m._peak_rss_kb(process.pid)
-            operations = json.dumps(
-                {
-                    "query": "mutation($f: Upload!) { createAsset(input: {file: $f}) { size } }",
-                    "variables": {"f": None},
-                }
-            )
-            started = time.perf_counter()
-            result = subprocess.run(
-                [
-                    "curl",
-                    "-sS",
-                    f"http://127.0.0.1:{port}/graphql",
-                    "-H",
-                    "Apollo-Require-Preflight: 1",
-                    "-F",
-                    f"operations={operations}",
-                    "-F",
-                    'map={"0": ["variables.f"]}',
-                    "-F",
-                    f"0=@{source}",
-                ],
-                capture_output=True,
-                check=True,
-            )
-            api_seconds = time.perf_counter() - started
+            api_seconds = m.upload_with_curl(port, source, size)
             after_api = m._peak_rss_kb(process.pid)
-            assert json.loads(result.stdout)["data"]["createAsset"]["size"] == size
             # Different bytes for the direct upload, so it is not a deduplicated copy.
             with source.open("r+b") as handle:
                 handle.write(hashlib.sha256(b"direct").digest())
