@@ -120,12 +120,15 @@ export function gridKeys(event: KeyboardEvent): void {
 export function CommitInput({
   value,
   onCommit,
+  clearOnCommit = false,
   ...props
-}: { value: string; onCommit: (value: string) => void } & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "value" | "onInput" | "onChange">) {
+}: { value: string; onCommit: (value: string) => void; clearOnCommit?: boolean } & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "value" | "onInput" | "onChange">) {
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
   const commit = () => {
     if (text.trim() !== value) onCommit(text.trim());
+    // A field that adds to a list (tags) empties for the next entry.
+    if (clearOnCommit) setText("");
   };
   return (
     <input

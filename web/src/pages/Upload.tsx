@@ -1,6 +1,5 @@
-import { useQuery } from "@urql/preact";
+import { useClient, useQuery } from "@urql/preact";
 import { useRef, useState } from "preact/hooks";
-import { storedToken } from "../auth";
 import { bytes } from "../format";
 import { FoldersQuery } from "../ops";
 import { Link } from "../router";
@@ -10,12 +9,14 @@ interface Item {
   key: number;
   file: File;
   loaded: number;
-  state: "waiting" | "uploading" | "done" | "failed";
+  state: "waiting" | "uploading" | "done" | "failed" | "cancelled";
   error?: string;
   asset?: UploadResult;
+  stop?: AbortController;
 }
 
-const PARALLEL = 3;
+// Files in flight at once; each sends up to three parts at a time (upload.ts).
+const PARALLEL = 2;
 let nextKey = 0;
 
 export function Upload() {
@@ -26,6 +27,7 @@ export function Upload() {
   const input = useRef<HTMLInputElement>(null);
   const queue = useRef<Item[]>([]);
   const running = useRef(0);
+  const client = useClient();
 
   const patch = (key: number, change: Partial<Item>) => setItems((list) => list.map((i) => (i.key === key ? { ...i, ...change } : i)));
 
@@ -33,8 +35,10 @@ export function Upload() {
     while (running.current < PARALLEL && queue.current.length) {
       const item = queue.current.shift()!;
       running.current++;
-      patch(item.key, { state: "uploading" });
+      const stop = new AbortController();
+      patch(item.key, { state: "uploading", stop });
       uploadFile(
+        client,
         item.file,
         {
           parentId: settings.parentId || null,
@@ -42,14 +46,13 @@ export function Upload() {
           jobId: settings.jobId.trim() || null,
           workflowId: settings.workflowId.trim() || null,
         },
-        storedToken(),
         (loaded) => patch(item.key, { loaded }),
+        stop.signal,
       )
-        .then((asset) => patch(item.key, { state: "done", loaded: item.file.size, asset }))
-        .catch((error: UploadError) => {
-          patch(item.key, { state: "failed", error: error.message });
-          if (error.status === 401) location.reload();
-        })
+        .then((asset) => patch(item.key, { state: "done", loaded: item.file.size, asset, stop: undefined }))
+        .catch((error: UploadError) =>
+          patch(item.key, error.cancelled ? { state: "cancelled", stop: undefined } : { state: "failed", error: error.message, stop: undefined }),
+        )
         .finally(() => {
           running.current--;
           pump(settings);
@@ -63,6 +66,13 @@ export function Upload() {
     setItems((list) => [...added, ...list]);
     queue.current.push(...added);
     pump(tags);
+  }
+
+  function cancel(item: Item) {
+    if (item.state === "waiting") {
+      queue.current = queue.current.filter((i) => i.key !== item.key);
+      patch(item.key, { state: "cancelled" });
+    } else item.stop?.abort();
   }
 
   function retry(item: Item) {
@@ -150,9 +160,17 @@ export function Upload() {
                 {item.state === "uploading" && `${bytes(item.loaded)} of ${bytes(item.file.size)}`}
                 {item.state === "waiting" && "Waiting"}
                 {item.state === "done" && "Done"}
-                {item.state === "failed" && (
+                {(item.state === "uploading" || item.state === "waiting") && (
                   <>
-                    <span class="error">{item.error}</span>{" "}
+                    {" "}
+                    <button type="button" class="link" onClick={() => cancel(item)} aria-label={`Cancel ${item.file.name}`}>
+                      Cancel
+                    </button>
+                  </>
+                )}
+                {(item.state === "failed" || item.state === "cancelled") && (
+                  <>
+                    <span class={item.state === "failed" ? "error" : "muted"}>{item.state === "failed" ? item.error : "Cancelled"}</span>{" "}
                     <button type="button" class="link" onClick={() => retry(item)} aria-label={`Retry ${item.file.name}`}>
                       Retry
                     </button>
