@@ -19,7 +19,7 @@ import pytest
 from server.web import DEFAULT_WEB_DIST
 from tests.conftest import ROOT, TEST_SECRET, LiveServer
 from tests.js.runner import require, require_chromium, require_node, run_script
-from tests.web_seed import TILES, Api, png, seed
+from tests.web_seed import FAVOURITES, TILES, Api, png, seed
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -165,12 +165,56 @@ def test_lineage_can_be_walked_by_clicking(session: dict[str, Any]) -> None:
     assert set(lineage["derivatives"]) == {names["resize"]["name"], names["video"]["name"]}
 
 
-def test_upload_shows_progress_per_file(session: dict[str, Any]) -> None:
+def test_upload_sends_parts_directly_with_progress_per_file(session: dict[str, Any]) -> None:
     upload = step(session, "upload")
     assert upload["states"] == ["done", "done", "done", "done"]  # one after a retry
     assert upload["offlineError"] == "The upload failed: network error"
-    assert upload["partial"] > 0, "no progress was seen between start and end"
+    assert upload["bigPartial"] > 0, "no progress was seen between start and end"
+    # Direct uploads: the 20 MiB file went as three part PUTs, some at the same time, and
+    # nothing went as a multipart POST to /graphql.
+    assert upload["partsPerUpload"] == [1, 1, 3]
+    assert upload["maxInFlight"] >= 2
+    assert upload["multipartPosts"] == 0
+    # The stored bytes are the chosen files' bytes, with the tags and folder chosen.
+    assert upload["hashesMatch"]
+    stored = {asset["name"]: asset for asset in upload["stored"]}
+    assert set(stored) == {"big-upload.bin", "hello-upload.txt", "pixel-upload.png"}
+    assert stored["big-upload.bin"]["size"] == 20 * 1024 * 1024
+    for asset in stored.values():
+        assert asset["nodeId"] == "uploader" and asset["workflowId"] == "uploads-wf"
+        assert asset["parent"] == {"name": "Renders"}
     assert "Folder\nRenders" in upload["facts"]
+
+
+def test_a_refused_part_is_sent_again_then_the_upload_is_abandoned(
+    session: dict[str, Any],
+) -> None:
+    retry = step(session, "uploadRetry")
+    assert retry["retriedHash"] == [retry["expectedHash"]]
+    assert retry["error"] == (
+        "Part 1 of 1 failed twice (HTTP 503: Storage is busy); the upload was abandoned"
+    )
+    assert retry["aborted"] is True and retry["refusedStored"] == 0
+
+
+def test_cancel_aborts_the_upload(session: dict[str, Any]) -> None:
+    cancel = step(session, "uploadCancel")
+    assert 0 < cancel["sentBeforeCancel"] < 20 * 1024 * 1024
+    assert cancel["state"] == "cancelled" and cancel["text"].startswith("Cancelled")
+    assert cancel["aborted"] is True
+    assert cancel["stored"] == 0
+
+
+def test_filter_by_tag_and_metadata_and_tag_an_asset(session: dict[str, Any]) -> None:
+    tags = step(session, "tags")
+    favourites = [f"tile-{i:02d}.png" for i in range(1, FAVOURITES + 1)]
+    assert tags["tagged"] == favourites
+    assert "meta=grid.row%3D0" in tags["rowZero"] and "tag=" not in tags["rowZero"]
+    assert tags["bySeed"] == "params.json"
+    assert tags["badFilter"].startswith("Metadata filter: Write key=value")
+    assert tags["before"] == "None"
+    assert tags["afterAdd"] == sorted([*favourites, "tile-06.png"])
+    assert tags["tagsAfterRemove"] == []
 
 
 def test_rename_move_and_delete(session: dict[str, Any]) -> None:
@@ -239,9 +283,13 @@ def test_token_sign_in(tmp_path: Path) -> None:
     assert report["steps"]["prompt"]["title"] == "Sign in to Trove"
     assert report["steps"]["wrongToken"]["error"] == "That token was not accepted."
     signed_in = report["steps"]["signIn"]
-    assert signed_in["who"].startswith("Signed in") and token[:10] in signed_in["who"]
+    assert signed_in["who"] == "Signed in as browser"  # the viewer query's name
+    assert token[:10] in signed_in["title"]
     assert signed_in["count"] == "3 assets"
     assert report["steps"]["reloadKeepsSession"]["who"] == signed_in["who"]
+    signed_out = report["steps"]["signOut"]
+    assert signed_out["stored"] is None and signed_out["title"] == "Assets"
+    assert report["axe"]["signedIn"] == []
     assert "asked for your token again" in report["steps"]["revokedTokenReturnsToPrompt"]["notice"]
     assert report["axe"]["signIn"] == []
     assert report["pageErrors"] == [] and report["externalRequests"] == []
