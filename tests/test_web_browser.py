@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,18 @@ def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
     assert "Failed at node photo" in failed["error"] and "no image was given" in failed["error"]
     assert step(session, "jobsList")["rows"] >= 3
     assert step(session, "workflows")["rows"][0].startswith("Poster pipeline")
+
+
+def test_a_job_and_a_filtered_gallery_download_as_zips(session: dict[str, Any]) -> None:
+    archive = step(session, "archive")
+    made_by_job = sorted(asset["name"] for asset in session["seed"]["byNode"].values())
+    with zipfile.ZipFile(archive["jobZip"]) as job_zip:
+        assert sorted(job_zip.namelist()) == made_by_job
+        assert all(info.file_size > 0 for info in job_zip.infolist())
+    assert archive["jobName"].endswith(".zip")
+    with zipfile.ZipFile(archive["imagesZip"]) as images_zip:
+        assert sorted(images_zip.namelist()) == sorted(archive["imageCards"])
+    assert 0 < len(archive["imageCards"]) < len(made_by_job)
 
 
 def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:

@@ -429,6 +429,21 @@ if (config.mode === 'token') {
     return { seen: [...seen], groups, outputs: await page.locator('section').first().innerText() };
   });
 
+  await step('archive', async () => {
+    // "Download them": a job's assets, and a filtered gallery, each as one zip.
+    await page.goto(url('/jobs/poster-1'));
+    await page.locator('.node-group').first().waitFor();
+    const [job] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download this job's assets/ }).click()]);
+    const jobZip = join(config.userDataDir, 'job.zip');
+    await job.saveAs(jobZip);
+    await page.goto(url('/?job=poster-1&type=image%2F'));
+    await page.locator('.grid .card').first().waitFor();
+    const [images] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download these/ }).click()]);
+    const imagesZip = join(config.userDataDir, 'images.zip');
+    await images.saveAs(imagesZip);
+    return { jobZip, imagesZip, jobName: job.suggestedFilename(), imageCards: await page.locator('.card-name').allInnerTexts() };
+  });
+
   await step('jobStatusLive', async () => {
     await page.evaluate(async (graph) => {
       await fetch('/graphql', {

@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CardFieldsFragment, JobStatus } from "./gql/graphql";
 import { bytes, typeLabel, when } from "./format";
 import { Link } from "./router";
-import { useQuery } from "@urql/preact";
-import { WorkflowNamesQuery } from "./ops";
+import { useClient, useQuery } from "@urql/preact";
+import type { AssetFilter } from "./gql/graphql";
+import { ArchiveUrlQuery, WorkflowNamesQuery } from "./ops";
 
 export function AssetCard({ asset, fresh = false }: { asset: CardFieldsFragment; fresh?: boolean }) {
   const href = asset.contentType === "folder" ? `/?folder=${encodeURIComponent(asset.id)}` : `/asset/${encodeURIComponent(asset.id)}`;
@@ -172,4 +173,38 @@ export function browsing(): Browsing | null {
   } catch {
     return null;
   }
+}
+
+/** Every asset matching a filter as one zip (assetArchiveUrl: a signed link, streamed). */
+export function DownloadAll({ filter, label = "Download all" }: { filter: AssetFilter; label?: string }) {
+  const client = useClient();
+  const [state, setState] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  return (
+    <span class="download-all">
+      <button
+        type="button"
+        disabled={state.busy}
+        onClick={async () => {
+          setState({ busy: true });
+          const result = await client.query(ArchiveUrlQuery, { filter }, { requestPolicy: "network-only" }).toPromise();
+          const url = result.data?.assetArchiveUrl;
+          if (!url) return setState({ busy: false, error: result.error?.graphQLErrors[0]?.message ?? "The archive could not be made" });
+          // The link answers with an attachment: the page stays where it is.
+          const link = document.createElement("a");
+          link.href = url;
+          link.download = "";
+          link.click();
+          setState({ busy: false });
+        }}
+      >
+        {label} <span class="muted">(.zip)</span>
+      </button>
+      {state.error && (
+        <span class="error" role="alert">
+          {" "}
+          {state.error}
+        </span>
+      )}
+    </span>
+  );
 }

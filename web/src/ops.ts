@@ -359,3 +359,9 @@ export const WorkflowNamesQuery = graphql(`
     }
   }
 `);
+
+export const ArchiveUrlQuery = graphql(`
+  query ArchiveUrl($filter: AssetFilter!) {
+    assetArchiveUrl(filter: $filter)
+  }
+`);

@@ -1,7 +1,7 @@
 import { useQuery, useSubscription } from "@urql/preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { AssetCard, CommitInput, ErrorMessage, Sentinel, gridKeys, useWorkflowNames } from "../components";
-import type { AssetOrder, CardFieldsFragment } from "../gql/graphql";
+import { AssetCard, CommitInput, DownloadAll, ErrorMessage, Sentinel, gridKeys, useWorkflowNames } from "../components";
+import type { AssetFilter, AssetOrder, CardFieldsFragment } from "../gql/graphql";
 import { contains, hasTags, parseMetadata } from "../filters";
 import { AssetCreatedSubscription, FilterChoicesQuery, FolderQuery, GalleryQuery, TagChoicesQuery } from "../ops";
 import { Link, navigate, withQuery } from "../router";
@@ -55,6 +55,12 @@ function variables(filters: Filters) {
     metadata: parseMetadata(filters.meta).value,
     orderBy: (filters.sort || "CREATED_AT_DESC") as AssetOrder,
   };
+}
+
+/** The assets the grid shows, as the archive's filter. */
+function archiveFilter(filters: Filters): AssetFilter {
+  const { orderBy: _, ...filter } = variables(filters);
+  return filter;
 }
 
 /** Whether an asset the server just announced belongs in this view (filters it does not apply). */
@@ -186,6 +192,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
         <p class="count" aria-live="polite">
           {total === null ? "" : `${total.toLocaleString()} ${total === 1 ? "asset" : "assets"}`}
         </p>
+        {!!total && <DownloadAll filter={archiveFilter(filters)} label={active ? "Download these" : "Download all"} />}
       </div>
       <button
         type="button"
