@@ -128,6 +128,7 @@ def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
     assert live["banner"].endswith("banner.png")
     job = step(session, "jobLive")
     assert "completed" in job["seen"]
+    assert "Run from the browser" in job["notes"]  # the run form's value for input "title"
     nodes = {group.split(" ")[1] for group in job["groups"]}
     assert nodes == {"create", "resize", "grey", "video", "tone", "notes", "poster"}
     assert step(session, "cancel")["status"] == "cancelled"
@@ -308,3 +309,38 @@ def test_token_sign_in(tmp_path: Path) -> None:
     assert report["pageErrors"] == [] and report["externalRequests"] == []
     # Refusals of missing or wrong tokens are the only errors.
     assert all("status of 401" in error for error in report["consoleErrors"]), report
+
+
+def test_upload_straight_to_an_s3_bucket(tmp_path: Path, seaweedfs: Any, s3_bucket: str) -> None:
+    """With S3 storage the page PUTs the parts to the bucket's presigned URLs: the page's
+    policy allows that origin (connect-src) and the bucket's CORS rules let the page read
+    each part's ETag, as docs/web.md tells operators to set them."""
+    require_node("playwright-core")
+    require_web_build()
+    env = {f"TROVE_{key.upper()}": value for key, value in seaweedfs.connection.items()}
+    server = start_server(tmp_path, TROVE_STORAGE_URL=f"s3://{s3_bucket}/trove", **env)
+    try:
+        seaweedfs.client().put_bucket_cors(
+            Bucket=s3_bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [server.url],
+                        "AllowedMethods": ["PUT"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag"],
+                    }
+                ]
+            },
+        )
+        report = drive(tmp_path, server, "s3upload", {})
+    finally:
+        server.stop()
+    assert report["failures"] == []
+    upload = report["steps"]["s3upload"]
+    assert upload["states"] == ["done", "done"], upload["errors"]
+    assert upload["putOrigins"] == [seaweedfs.endpoint.rstrip("/")]
+    assert upload["partNumbers"] == [1, 1, 2, 3]
+    assert upload["hashesMatch"]
+    assert report["consoleErrors"] == [] and report["pageErrors"] == []
+    assert report["errorResponses"] == [] and report["failedRequests"] == []

@@ -111,6 +111,18 @@ async function openAsset(id) {
   await page.locator('.asset-view h1').waitFor();
 }
 
+/** How many distinct parts were PUT for each upload (/uploads/ID/parts/N), fewest first. */
+const partsPerUpload = (paths) => {
+  const counts = new Map();
+  for (const path of new Set(paths)) counts.set(path.split('/')[2], (counts.get(path.split('/')[2]) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => a - b);
+};
+const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
+const isPart = (r) => r.method() === 'PUT' && /\/uploads\/[^/]+\/parts\/\d+/.test(r.url());
+const throttle = async (cdp, bytesPerSecond) =>
+  cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+const graphql = async (query, variables = {}) => (await (await page.request.post(url('/graphql'), { data: { query, variables } })).json()).data;
+
 if (config.mode === 'token') {
   await step('prompt', async () => {
     await page.goto(url('/'));
@@ -164,6 +176,32 @@ if (config.mode === 'token') {
     await page.getByLabel('API token').waitFor();
     await page.unroute('**/graphql');
     return { notice: await page.locator('.notice').innerText() };
+  });
+} else if (config.mode === 's3upload') {
+  await step('s3upload', async () => {
+    // Storage is a bucket: the parts go to its presigned URLs, straight from the page.
+    const puts = [];
+    page.on('request', (r) => r.method() === 'PUT' && puts.push(r.url()));
+    await page.goto(url('/upload'));
+    const files = [
+      { name: 'to-the-bucket.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) },
+      { name: 'small-to-the-bucket.txt', mimeType: 'text/plain', buffer: Buffer.from('a few bytes\n') },
+    ];
+    await page.locator('#file-input').setInputFiles(files);
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('.upload')];
+      return rows.length === 2 && rows.every((r) => r.dataset.state === 'done' || r.dataset.state === 'failed');
+    }, null, { timeout: 120_000 });
+    const states = await page.locator('.upload').evaluateAll((rows) => rows.map((r) => r.dataset.state));
+    const errors = await page.locator('.upload .error').allInnerTexts();
+    const stored = (await graphql('{ assets { nodes { name size sha256 } } }')).assets.nodes;
+    return {
+      states,
+      errors,
+      putOrigins: [...new Set(puts.map((u) => new URL(u).origin))],
+      partNumbers: puts.map((u) => Number(new URL(u).searchParams.get('partNumber'))).sort(),
+      hashesMatch: files.every((f) => stored.find((a) => a.name === f.name)?.sha256 === sha256(f.buffer)),
+    };
   });
 } else {
   await step('gallery', async () => {
@@ -426,7 +464,12 @@ if (config.mode === 'token') {
     await axe('job');
     await shot('job', { fullPage: true });
     const groups = await page.locator('.node-group h3').allInnerTexts();
-    return { seen: [...seen], groups, outputs: await page.locator('section').first().innerText() };
+    // The title typed into the run form reached the workflow: its notes carry it.
+    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    const saved = await page.request.post(url('/graphql'), { data: { query: 'query($id: ID!) { job(id: $id) { assets(nodeId: "notes") { nodes { url } } } }', variables: { id: jobId } } });
+    const notesUrl = (await saved.json()).data?.job?.assets?.nodes?.[0]?.url;
+    const notes = notesUrl ? await (await page.request.get(notesUrl)).text() : null;
+    return { seen: [...seen], groups, notes, outputs: await page.locator('section').first().innerText() };
   });
 
   await step('archive', async () => {
@@ -509,18 +552,6 @@ if (config.mode === 'token') {
     await axe('workflows');
     return { rows: await page.locator('tbody tr').allInnerTexts() };
   });
-
-  /** How many distinct parts were PUT for each upload (/uploads/ID/parts/N), fewest first. */
-  const partsPerUpload = (paths) => {
-    const counts = new Map();
-    for (const path of new Set(paths)) counts.set(path.split('/')[2], (counts.get(path.split('/')[2]) ?? 0) + 1);
-    return [...counts.values()].sort((a, b) => a - b);
-  };
-  const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
-  const isPart = (r) => r.method() === 'PUT' && /\/uploads\/[^/]+\/parts\/\d+/.test(r.url());
-  const throttle = async (cdp, bytesPerSecond) =>
-    cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-  const graphql = async (query, variables = {}) => (await (await page.request.post(url('/graphql'), { data: { query, variables } })).json()).data;
 
   await step('upload', async () => {
     await page.goto(url('/upload'));
