@@ -164,6 +164,7 @@ def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:
     json_view = step(session, "json")
     assert '"sampler": {\n    "name": "euler"' in json_view["text"]  # pretty-printed
     assert 'prompt: "a lighthouse at dusk"' in json_view["tree"]
+    assert json_view["byValue"] == {"meta": 'loras=["grain"]', "names": ["params.json"]}
     assert "Hello from Trove" in step(session, "markdown")["html"]
     pdf = step(session, "pdf")
     assert pdf["status"] == 200 and pdf["type"] == "application/pdf"

@@ -142,6 +142,8 @@ if (config.mode === 'token') {
     await page.locator('.grid .card').first().waitFor();
     await page.locator('.signed-in', { hasText: 'Signed in as' }).waitFor();
     await axe('signedIn');
+    await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot('signed-in');
     return { who: await page.locator('.signed-in').innerText(), title: await page.locator('.signed-in').getAttribute('title'), count: await countText() };
   });
   await step('reloadKeepsSession', async () => {
@@ -297,6 +299,8 @@ if (config.mode === 'token') {
     await page.getByLabel('Metadata', { exact: true }).press('Enter');
     await page.waitForURL(/meta=grid.row%3D0/);
     await waitForCount('5 assets');
+    await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot('gallery-tags');
     await page.getByRole('button', { name: 'Remove tag filter favourite' }).click();
     await page.waitForURL((u) => !u.search.includes('tag='));
     await waitForCount('10 assets');
@@ -313,6 +317,7 @@ if (config.mode === 'token') {
     await page.getByRole('button', { name: 'Add tag' }).click();
     await page.locator('.facts .chip a', { hasText: 'favourite' }).waitFor();
     await axe('assetTags');
+    await shot('asset-tags');
     await page.locator('.facts .chip a', { hasText: 'favourite' }).click();
     await page.waitForURL(/\/\?tag=favourite$/);
     await waitForCount('6 assets');
@@ -387,7 +392,12 @@ if (config.mode === 'token') {
     const tree = await page.locator('.metadata').innerText();
     await axe('assetJson');
     await shot('asset-json');
-    return { text, tree };
+    // A value in the tree opens the gallery of assets whose metadata holds it there.
+    await page.locator('.metadata a', { hasText: '"grain"' }).click();
+    await page.waitForURL(/meta=/);
+    await waitForCount('1 asset');
+    const byValue = { meta: new URL(page.url()).searchParams.get('meta'), names: await page.locator('.card-name').allInnerTexts() };
+    return { text, tree, byValue };
   });
 
   await step('markdown', async () => {

@@ -56,3 +56,43 @@ export function hasTags(assetTags: readonly string[], wanted: readonly string[])
   const own = new Set(assetTags.map((t) => t.toLowerCase()));
   return wanted.every((t) => own.has(t.toLowerCase()));
 }
+
+/**
+ * The metadata filter (as the gallery's `meta` parameter) that finds assets with this value
+ * at this place: `sampler.name=euler`, `loras=["film"]` inside arrays, or a JSON object when
+ * a key cannot be written plainly.
+ */
+export function metadataFilterFor(path: readonly (string | number)[], value: unknown): string {
+  let wanted: unknown = value;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const key = path[i];
+    wanted = typeof key === "number" ? [wanted] : { [key]: wanted };
+  }
+  const keys: string[] = [];
+  let plain = true;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i];
+    if (typeof key === "number") {
+      // An array element: the rest goes as the JSON value (`loras=["film"]`).
+      let rest: unknown = value;
+      for (let j = path.length - 1; j > i; j--) rest = typeof path[j] === "number" ? [rest] : { [path[j]]: rest };
+      const text = JSON.stringify([rest]);
+      return plain && keys.length && !text.includes(",") ? `${keys.join(".")}=${text}` : JSON.stringify(wanted);
+    }
+    if (!/^[\w-]+$/.test(key)) plain = false;
+    keys.push(key);
+  }
+  let text = JSON.stringify(value);
+  // Text that is not JSON by itself reads better bare: sampler.name=euler.
+  if (typeof value === "string" && !isJson(value) && !/[,]/.test(value) && value.trim() === value && value) text = value;
+  return plain && keys.length && !text.includes(",") ? `${keys.join(".")}=${text}` : JSON.stringify(wanted);
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

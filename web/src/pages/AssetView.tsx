@@ -1,21 +1,22 @@
 import { useMutation, useQuery } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
 import { Dialog, ErrorMessage, StatusBadge, browsing, useWorkflowNames } from "../components";
+import { metadataFilterFor } from "../filters";
 import { bytes, typeLabel, when } from "../format";
 import type { CardFieldsFragment } from "../gql/graphql";
 import { AssetQuery, DeleteAssetMutation, FoldersQuery, TagAssetMutation, TagChoicesQuery, UntagAssetMutation, UpdateAssetMutation } from "../ops";
 import { Link, navigate, withQuery } from "../router";
 import { Preview } from "./Preview";
 
-function MetadataTree({ value, label }: { value: unknown; label?: string }) {
+function MetadataTree({ value, label, path = [] }: { value: unknown; label?: string; path?: (string | number)[] }) {
   if (value !== null && typeof value === "object") {
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
     const summary = Array.isArray(value) ? `[${value.length}]` : `{${entries.length}}`;
     const body = (
       <ul class="tree">
         {entries.map(([k, v]) => (
           <li key={k}>
-            <MetadataTree value={v} label={k} />
+            <MetadataTree value={v} label={String(k)} path={[...path, k]} />
           </li>
         ))}
       </ul>
@@ -30,10 +31,19 @@ function MetadataTree({ value, label }: { value: unknown; label?: string }) {
       </details>
     );
   }
+  const text = JSON.stringify(value);
+  const kind = `tree-value tree-${value === null ? "null" : typeof value}`;
   return (
     <span>
       {label !== undefined && <span class="tree-key">{label}: </span>}
-      <span class={`tree-value tree-${value === null ? "null" : typeof value}`}>{JSON.stringify(value)}</span>
+      {path.length ? (
+        // Each value opens the gallery of assets whose metadata has it at the same place.
+        <Link class={kind} href={withQuery("/", { meta: metadataFilterFor(path, value) })} title="Show the assets with this value">
+          {text}
+        </Link>
+      ) : (
+        <span class={kind}>{text}</span>
+      )}
     </span>
   );
 }
