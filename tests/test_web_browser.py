@@ -214,6 +214,7 @@ def test_a_refused_part_is_sent_again_then_the_upload_is_abandoned(
 
 def test_cancel_aborts_the_upload(session: dict[str, Any]) -> None:
     cancel = step(session, "uploadCancel")
+    assert cancel["stateAfterReturn"] == "uploading"  # went on while the gallery was shown
     assert 0 < cancel["sentBeforeCancel"] < 20 * 1024 * 1024
     assert cancel["state"] == "cancelled" and cancel["text"].startswith("Cancelled")
     assert cancel["aborted"] is True

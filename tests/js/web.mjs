@@ -688,13 +688,19 @@ if (config.mode === 'token') {
     await page.locator('#file-input').setInputFiles([{ name: 'cancelled-upload.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) }]);
     const row = page.locator('.upload', { hasText: 'cancelled-upload.bin' });
     await page.waitForFunction(() => [...document.querySelectorAll('.upload')].some((r) => r.textContent.includes('cancelled-upload.bin') && r.querySelector('progress').value > 0));
+    // Leaving the page does not stop the upload; coming back shows it, still going.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Gallery' }).click();
+    await page.locator('.grid .card').first().waitFor();
+    await nav.getByRole('link', { name: 'Upload' }).click();
+    const stateAfterReturn = await row.getAttribute('data-state');
     const sentBeforeCancel = await row.locator('progress').evaluate((p) => p.value);
     await page.getByRole('button', { name: 'Cancel cancelled-upload.bin' }).click();
     await page.locator('.upload[data-state="cancelled"]', { hasText: 'cancelled-upload.bin' }).waitFor();
     const abortAnswer = await (await aborted).json();
     await throttle(cdp, -1);
     const stored = (await graphql('{ assets(search: "cancelled-upload") { totalCount } }')).assets.totalCount;
-    return { sentBeforeCancel, state: await row.getAttribute('data-state'), text: await row.locator('.upload-state').innerText(), aborted: abortAnswer.data?.abortUpload, stored };
+    return { stateAfterReturn, sentBeforeCancel, state: await row.getAttribute('data-state'), text: await row.locator('.upload-state').innerText(), aborted: abortAnswer.data?.abortUpload, stored };
   });
 
   await step('renameAndMove', async () => {

@@ -3,82 +3,24 @@ import { useRef, useState } from "preact/hooks";
 import { bytes } from "../format";
 import { FoldersQuery } from "../ops";
 import { Link } from "../router";
-import { UploadError, uploadFile, type UploadResult } from "../upload";
-
-interface Item {
-  key: number;
-  file: File;
-  loaded: number;
-  state: "waiting" | "uploading" | "done" | "failed" | "cancelled";
-  error?: string;
-  asset?: UploadResult;
-  stop?: AbortController;
-}
-
-// Files in flight at once; each sends up to three parts at a time (upload.ts).
-const PARALLEL = 2;
-let nextKey = 0;
+import { addUploads, cancelUpload, retryUpload, useUploads } from "../uploads";
 
 export function Upload() {
-  const [items, setItems] = useState<Item[]>([]);
+  const items = useUploads();
   const [dragging, setDragging] = useState(false);
   const [tags, setTags] = useState({ parentId: "", nodeId: "", jobId: "", workflowId: "" });
   const [folders] = useQuery({ query: FoldersQuery });
   const input = useRef<HTMLInputElement>(null);
-  const queue = useRef<Item[]>([]);
-  const running = useRef(0);
   const client = useClient();
-
-  const patch = (key: number, change: Partial<Item>) => setItems((list) => list.map((i) => (i.key === key ? { ...i, ...change } : i)));
-
-  function pump(settings: typeof tags) {
-    while (running.current < PARALLEL && queue.current.length) {
-      const item = queue.current.shift()!;
-      running.current++;
-      const stop = new AbortController();
-      patch(item.key, { state: "uploading", stop });
-      uploadFile(
-        client,
-        item.file,
-        {
-          parentId: settings.parentId || null,
-          nodeId: settings.nodeId.trim() || null,
-          jobId: settings.jobId.trim() || null,
-          workflowId: settings.workflowId.trim() || null,
-        },
-        (loaded) => patch(item.key, { loaded }),
-        stop.signal,
-      )
-        .then((asset) => patch(item.key, { state: "done", loaded: item.file.size, asset, stop: undefined }))
-        .catch((error: UploadError) =>
-          patch(item.key, error.cancelled ? { state: "cancelled", stop: undefined } : { state: "failed", error: error.message, stop: undefined }),
-        )
-        .finally(() => {
-          running.current--;
-          pump(settings);
-        });
-    }
-  }
 
   function add(files: FileList | File[] | null) {
     if (!files || !files.length) return;
-    const added = [...files].map((file): Item => ({ key: nextKey++, file, loaded: 0, state: "waiting" }));
-    setItems((list) => [...added, ...list]);
-    queue.current.push(...added);
-    pump(tags);
-  }
-
-  function cancel(item: Item) {
-    if (item.state === "waiting") {
-      queue.current = queue.current.filter((i) => i.key !== item.key);
-      patch(item.key, { state: "cancelled" });
-    } else item.stop?.abort();
-  }
-
-  function retry(item: Item) {
-    patch(item.key, { state: "waiting", loaded: 0, error: undefined });
-    queue.current.push(item);
-    pump(tags);
+    addUploads(client, [...files], {
+      parentId: tags.parentId || null,
+      nodeId: tags.nodeId.trim() || null,
+      jobId: tags.jobId.trim() || null,
+      workflowId: tags.workflowId.trim() || null,
+    });
   }
 
   const done = items.filter((i) => i.state === "done").length;
@@ -163,7 +105,7 @@ export function Upload() {
                 {(item.state === "uploading" || item.state === "waiting") && (
                   <>
                     {" "}
-                    <button type="button" class="link" onClick={() => cancel(item)} aria-label={`Cancel ${item.file.name}`}>
+                    <button type="button" class="link" onClick={() => cancelUpload(item)} aria-label={`Cancel ${item.file.name}`}>
                       Cancel
                     </button>
                   </>
@@ -171,7 +113,7 @@ export function Upload() {
                 {(item.state === "failed" || item.state === "cancelled") && (
                   <>
                     <span class={item.state === "failed" ? "error" : "muted"}>{item.state === "failed" ? item.error : "Cancelled"}</span>{" "}
-                    <button type="button" class="link" onClick={() => retry(item)} aria-label={`Retry ${item.file.name}`}>
+                    <button type="button" class="link" onClick={() => retryUpload(client, item)} aria-label={`Retry ${item.file.name}`}>
                       Retry
                     </button>
                   </>
