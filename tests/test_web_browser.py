@@ -255,6 +255,7 @@ def test_responsive_and_dark(session: dict[str, Any]) -> None:
         "assetOverflow": 0,
         "foldedFilters": False,
         "shownFilters": True,
+        "others": {"upload": 0, "jobs": 0, "folders": 0, "workflows": 0},
     }
     assert step(session, "dark")["background"] == "rgb(18, 20, 28)"
 

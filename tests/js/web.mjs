@@ -782,8 +782,14 @@ if (config.mode === 'token') {
     const shownFilters = await page.getByLabel('Node', { exact: true }).isVisible();
     await openAsset(seed.byNode.create.id);
     const assetOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const others = {};
+    for (const path of ['/upload', '/jobs', '/folders', `/workflows/${seed.workflow}`]) {
+      await page.goto(url(path));
+      await page.locator('main h1').waitFor();
+      others[path.split('/')[1]] = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    }
     await page.setViewportSize({ width: 1280, height: 860 });
-    return { overflow, assetOverflow, foldedFilters, shownFilters };
+    return { overflow, assetOverflow, foldedFilters, shownFilters, others };
   });
 }
 
