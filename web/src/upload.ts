@@ -117,6 +117,7 @@ export async function uploadFile(
   const stop = new AbortController();
   const onCancel = () => stop.abort();
   signal.addEventListener("abort", onCancel, { once: true });
+  if (signal.aborted) stop.abort(); // cancelled while createUpload was on its way
   try {
     const sent = upload.parts.map(() => 0);
     const etags: string[] = [];
