@@ -61,6 +61,11 @@ def drive(tmp: Path, server: LiveServer, mode: str, seeded: dict[str, Any], toke
     [report] = run_script(
         "web.mjs", str(tmp / "config.json"), env={"CHROMIUM": require_chromium()}, timeout=600
     )
+    # TROVE_WEB_REPORT=DIR keeps each session's whole report, to look at what a step saw.
+    keep = os.environ.get("TROVE_WEB_REPORT")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / f"{mode}.json").write_text(json.dumps(report, indent=2))
     return report
 
 
