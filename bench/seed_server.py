@@ -30,7 +30,7 @@ def stand_in_torch() -> None:
     class Tensor:  # never instantiated: `isinstance(value, torch.Tensor)` is then False
         pass
 
-    setattr(torch, "Tensor", Tensor)  # a module built at run time
+    torch.Tensor = Tensor  # type: ignore[attr-defined]
     sys.modules["torch"] = torch
 
 
