@@ -37,10 +37,39 @@ class Ordering:
     pk_is_uuid: bool = True
 
 
+class Cursors(Sequence[str]):
+    """The cursor of each row of a page, encoded when first read: most readers want only
+    the last one (`endCursor`, REST's `next`), not one per row."""
+
+    __slots__ = ("_encoded", "_ordering", "_rows")
+
+    def __init__(self, ordering: "Ordering", rows: Sequence[Any]) -> None:
+        self._ordering = ordering
+        self._rows = rows
+        self._encoded: list[str | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        cursor = self._encoded[index]
+        if cursor is None:
+            cursor = self._encoded[index] = encode_cursor(self._ordering, self._rows[index])
+        return cursor
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Cursors({list(self)!r})"
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: Callable[[], Awaitable[bool]]
     has_previous_page: Callable[[], Awaitable[bool]]
     total_count: Callable[[], Awaitable[int]]
@@ -193,7 +222,7 @@ async def paginate(
 
     return Page(
         items=rows,
-        cursors=[encode_cursor(ordering, row) for row in rows],
+        cursors=Cursors(ordering, rows),
         has_next_page=has_next,
         has_previous_page=has_prev,
         total_count=total,
