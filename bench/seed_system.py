@@ -113,7 +113,7 @@ def bench_seed(work: Path, quick: bool) -> list[Row]:
     if not seed_venv_ready():
         print(
             "   skipped: the seed system (nodetool's FastAPI REST) is not installed.\n"
-            "   `make bench-seed` makes its venv (.bench/seed-venv, about 300 MB, a minute),\n"
+            "   `make bench-seed` makes its venv (.bench/seed-venv, about 390 MB, a minute),\n"
             "   then `make bench` (or `.venv/bin/python -m bench --quick seed`) measures it.",
             flush=True,
         )
