@@ -64,7 +64,8 @@ def _marker(value: Any) -> Any:
         try:
             UUID(value)
         except ValueError:
-            return f"trove-statement-marker-{n}"
+            # Shaped like the value where shape matters to a builder (a MIME type).
+            return f"x-trove-marker/{n}" if "/" in value else f"trove-statement-marker-{n}"
         return str(uuid4())
     raise TypeError(f"no marker for {type(value).__name__}")
 
