@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench import topology
+from bench import seed_system, topology
 from bench.load import LoadResult, build_request, run_load
 from bench.seed import seed_postgres, seed_sqlite
 from services.assets import AssetFilter
@@ -726,6 +726,8 @@ def bench_audio(work: Path, quick: bool) -> list[Row]:
 SECTIONS: dict[str, Callable[[Path, bool], list[Row]]] = {
     "list": bench_list,
     "cpu": bench_cpu,
+    # Against the seed system, nodetool's REST API, in its own venv: bench/seed_system.py.
+    "seed": seed_system.bench_seed,
     "engine": bench_engine,
     "paging": bench_deep_paging,
     "upload": bench_upload,
@@ -760,6 +762,8 @@ def main() -> None:
                     f"   {row.metric}: {row.trove} vs {row.baseline} -> {row.ratio:.2f}", flush=True
                 )
             rows.extend(section_rows)
+    if not rows:
+        return
     width = max(len(r.metric) for r in rows)
     print()
     print(f"{'metric'.ljust(width)} | {'ratio':>6} | target         | met | trove / baseline")

@@ -38,22 +38,28 @@ def _best_of(
 
 
 def memory_page(count: int = 50) -> list[AssetRecord]:
-    now = dt.datetime.now(dt.UTC)
+    """A page as the list path gets it: records of rows as SQLite hands them over."""
+    now = dt.datetime.now(dt.UTC).isoformat()
     return [
         AssetRecord(
-            id=uuid.uuid4(),
-            owner_id=uuid.uuid4(),
-            name=f"render-{i}.png",
-            content_type="image/png",
-            size=1000 + i,
-            sha256="0" * 64,
-            node_id="node-1",
-            job_id="job-3",
-            workflow_id="workflow-1",
-            parent_id=None,
-            metadata=None,
-            created_at=now,
-            updated_at=now,
+            {
+                "id": str(uuid.uuid4()),
+                "owner_id": str(uuid.uuid4()),
+                "name": f"render-{i}.png",
+                "content_type": "image/png",
+                "size": 1000 + i,
+                "sha256": "0" * 64,
+                "node_id": "node-1",
+                "job_id": "job-3",
+                "workflow_id": "workflow-1",
+                "parent_id": None,
+                "metadata": None,
+                "created_at": now,
+                "updated_at": now,
+                "tags": None,
+                "media": None,
+                "expires_at": None,
+            }
         )
         for i in range(count)
     ]
