@@ -312,6 +312,7 @@ def test_token_sign_in(tmp_path: Path) -> None:
     signed_out = report["steps"]["signOut"]
     assert signed_out["stored"] is None and signed_out["title"] == "Assets"
     assert report["axe"]["signedIn"] == []
+    assert report["steps"]["uploadSignedIn"] == {"state": "done", "count": "4 assets"}
     assert "asked for your token again" in report["steps"]["revokedTokenReturnsToPrompt"]["notice"]
     assert report["axe"]["signIn"] == []
     assert report["pageErrors"] == [] and report["externalRequests"] == []

@@ -169,6 +169,16 @@ if (config.mode === 'token') {
     await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0));
     return true;
   });
+  await step('uploadSignedIn', async () => {
+    // createUpload and completeUpload carry the token; the part URLs are signed instead.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upload' }).click();
+    await page.locator('#file-input').setInputFiles([{ name: 'signed-upload.txt', mimeType: 'text/plain', buffer: Buffer.from('mine\n') }]);
+    await page.locator('.upload[data-state="done"], .upload[data-state="failed"]').waitFor();
+    const state = await page.locator('.upload').getAttribute('data-state');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click();
+    await waitForCount('4 assets');
+    return { state, count: await countText() };
+  });
   await step('revokedTokenReturnsToPrompt', async () => {
     // As if the token were revoked: the server now refuses what the app sends.
     await page.route('**/graphql', (route) =>
