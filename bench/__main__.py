@@ -565,9 +565,9 @@ async def _autosave_rates(work: Path, nodes: int, rounds: int) -> tuple[float, f
             elapsed = time.perf_counter() - started
             assert job.status == "COMPLETED", job.error
             saved = await services.assets.list_assets(
-                owner=owner, where=AssetFilter(job_id=job.id), first=1
+                owner=owner, where=AssetFilter(job_id=job.public_id), first=1
             )
-            assert await saved.total_count() == count
+            assert await saved.total_count() == count, (await saved.total_count(), count)
             return count / elapsed
 
         async def direct(count: int) -> float:
