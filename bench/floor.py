@@ -18,7 +18,9 @@ from starlette.routing import Route
 from tortoise import Tortoise
 
 from models import db
+from server.cli import uvicorn_log_config
 from server.settings import Settings
+from server.timeouts import PROTOCOL
 from services.signing import UrlSigner
 from services.urls import asset_url
 
@@ -108,7 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(create_floor_app(Settings()), host="127.0.0.1", port=args.port, log_level="warning")
+    # Served as `trove serve` serves Trove (server/cli.py): the same uvicorn protocol class,
+    # log level and access log, so the comparison is of the two apps' work per request.
+    uvicorn.run(
+        create_floor_app(Settings()),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="info",
+        http=PROTOCOL,
+        log_config=uvicorn_log_config(),
+    )
 
 
 if __name__ == "__main__":
