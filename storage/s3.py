@@ -68,6 +68,13 @@ DIRECT_TOKEN = "upload:"
 # Seconds to connect, and to wait for each read of a response, before an attempt counts
 # as failed (botocore's default of 60 makes a hung store look like a hung Trove).
 DEFAULT_TIMEOUT_SECONDS = 20.0
+ATTEMPTS = 3
+# A request that carries a body is bounded in all, too: a hung store that stops reading
+# stalls the write itself, which no socket timeout covers (nor the wait for `100 Continue`).
+# Its bound allows every attempt its timeouts plus the body sent at this slowest rate.
+MIN_SEND_BYTES_PER_SECOND = 1 << 20
+# botocore's standard retries wait up to 1 s, then up to 2 s, between the three attempts.
+RETRY_WAITS_SECONDS = 3 + 2
 _HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
 
 
@@ -157,6 +164,9 @@ def translate_error(
         details = error.response.get("Error", {})
         code = str(details.get("Code") or "")
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        # Before the statuses: quotas come as 403 from some stores.
+        if code in _FULL_CODES or status == 507:
+            return StorageFull(f"the object store refused more data ({code or status})")
         if code in _MISCONFIGURED_CODES or status in (301, 401, 403):
             reason = _misconfiguration(code, status)
             logger.error(
@@ -165,8 +175,6 @@ def translate_error(
                 where, doing, status, code, details.get("Message", ""),
             )  # fmt: skip
             return StorageMisconfigured(f"{reason} (while {doing})")
-        if code in _FULL_CODES or status == 507:
-            return StorageFull(f"the object store refused more data ({code or status})")
         if code in _UNAVAILABLE_CODES or status >= 500 or status in (408, 429):
             logger.warning("S3 unavailable: %s while %s (%s %s)", where, doing, status, code)
             return StorageError(
@@ -329,14 +337,12 @@ class S3BlobStorage:
         client = await self._open_client()
         if not self._bucket_seen:
             async with self._errors("checking the bucket"):
-                try:
-                    await client.head_bucket(Bucket=self.bucket)
-                except ClientError as error:
-                    code = error.response.get("Error", {}).get("Code")
-                    if code in ("404", "NoSuchBucket", "NotFound"):
-                        # A HEAD has no body: S3 answers a bare 404 for a missing bucket.
-                        error.response["Error"]["Code"] = "NoSuchBucket"
-                    raise
+                # A listing rather than HeadBucket: a HEAD answer has no body, so a bare 403
+                # cannot tell refused credentials from a denied bucket. (Recovery lists the
+                # bucket anyway, so this asks for no permission Trove does not need.)
+                await client.list_objects_v2(
+                    Bucket=self.bucket, Prefix=self.location.prefix, MaxKeys=1
+                )
             self._bucket_seen = True
         return client
 
@@ -360,7 +366,7 @@ class S3BlobStorage:
                                 max_pool_connections=50,
                                 connect_timeout=self.config.timeout_seconds,
                                 read_timeout=self.config.timeout_seconds,
-                                retries={"max_attempts": 3, "mode": "standard"},
+                                retries={"max_attempts": ATTEMPTS, "mode": "standard"},
                                 # Compute no CRC32 checksum of every part: we hash already.
                                 request_checksum_calculation="when_required",
                                 response_checksum_validation="when_required",
@@ -404,9 +410,14 @@ class S3BlobStorage:
 
         async def send_part(number: int, body: bytes) -> str:
             try:
-                response = await client.upload_part(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
-                )
+                async with asyncio.timeout(self._send_bound(len(body))):
+                    response = await client.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=body,
+                    )
                 return str(response["ETag"])
             finally:
                 in_flight.release()
@@ -444,7 +455,8 @@ class S3BlobStorage:
                 if len(buffer) >= PART_SIZE:
                     await flush_part()
             if upload_id is None:
-                await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
+                async with asyncio.timeout(self._send_bound(len(buffer))):
+                    await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
             else:
                 if buffer:
                     await flush_part()
@@ -469,6 +481,11 @@ class S3BlobStorage:
                 await asyncio.shield(self._abort(key, upload_id))
             raise
         return StagedBlob(sha256=digest.hexdigest(), size=size, head=bytes(head), token=token)
+
+    def _send_bound(self, size: int) -> float:
+        """Seconds a request sending `size` bytes may take, retries included."""
+        per_attempt = self.config.timeout_seconds + size / MIN_SEND_BYTES_PER_SECOND
+        return ATTEMPTS * per_attempt + RETRY_WAITS_SECONDS
 
     async def _abort(self, key: str, upload_id: str) -> None:
         try:
@@ -535,9 +552,18 @@ class S3BlobStorage:
             raise
         return True
 
+    async def _confirm_bucket(self) -> None:
+        """After a bare 404 to a HEAD: the key is missing, or the whole bucket is (which
+        raises StorageMisconfigured rather than pass for a lost blob or a done delete)."""
+        self._bucket_seen = False
+        await self.client()
+
     @_store_call("looking for content")
     async def exists(self, sha256: str) -> bool:
-        return await self._key_exists(self.blob_key(sha256))
+        if await self._key_exists(self.blob_key(sha256)):
+            return True
+        await self._confirm_bucket()
+        return False
 
     @_store_call("reading content")
     async def read(
@@ -601,6 +627,7 @@ class S3BlobStorage:
             head = await client.head_object(Bucket=self.bucket, Key=source)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                await self._confirm_bucket()
                 return None
             raise
         token = f"{self._writer}.{uuid.uuid4().hex}.{sha256}"
@@ -617,6 +644,7 @@ class S3BlobStorage:
             head = await client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                await self._confirm_bucket()
                 return
             raise
         await self._copy(key, self.blob_key(sha256), int(head["ContentLength"]))
