@@ -274,12 +274,22 @@ class JobService:
 
     # State changes, called by the executor ------------------------------------------------
 
-    async def mark_running(self, job: Job) -> None:
+    async def mark_running(self, job: Job) -> bool:
+        """Take the job as this process's; False (and `job` refreshed) when it was settled
+        meanwhile (cancelled while queued, failed by a lease sweep): then do not run it."""
+        now = datetime.now(UTC)
+        taken = await Job.filter(id=job.id, status__in=ACTIVE_JOB_STATUSES).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker_id=self.worker_id
+        )
+        if not taken:
+            await job.refresh_from_db()
+            logger.info("job %s is already %s: not running it", job.id, job.status)
+            return False
         job.status = JobStatus.RUNNING
-        job.started_at = job.heartbeat_at = datetime.now(UTC)
+        job.started_at = job.heartbeat_at = now
         job.worker_id = self.worker_id
-        await job.save(update_fields=["status", "started_at", "heartbeat_at", "worker_id"])
         await self._publish(job)
+        return True
 
     async def finish(
         self,
@@ -289,15 +299,35 @@ class JobService:
         outputs: Any = None,
         error: str | None = None,
         failed_node_id: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Settle the job, if it is still what the caller saw: active, under the same holder.
+
+        A compare-and-set, so a late finish never overwrites another outcome: a worker whose
+        lease expired (the job already FAILED, or handed to another worker) or a job
+        cancelled meanwhile keeps its state. Returns False (and refreshes `job`) then.
+        """
+        finished_at = datetime.now(UTC)
+        settled = await Job.filter(
+            id=job.id, status__in=ACTIVE_JOB_STATUSES, worker_id=job.worker_id
+        ).update(
+            status=status,
+            finished_at=finished_at,
+            outputs=outputs,
+            error=error,
+            failed_node_id=failed_node_id,
+        )
+        if not settled:
+            await job.refresh_from_db()
+            logger.warning(
+                "job %s: not recording %s; it is already %s (holder %s)",
+                job.id, status, job.status, job.worker_id,
+            )  # fmt: skip
+            return False
         job.status = status
-        job.finished_at = datetime.now(UTC)
+        job.finished_at = finished_at
         job.outputs = outputs
         job.error = error  # type: ignore[assignment]
         job.failed_node_id = failed_node_id
-        await job.save(
-            update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]
-        )
         if job.keep_for_seconds is not None:
             # What the run auto-saved carries a provisional expiry; count from the finish.
             await Asset.filter(
@@ -306,8 +336,9 @@ class JobService:
                 job_id=job.public_id,
                 node_id__not_isnull=True,
                 expires_at__not_isnull=True,
-            ).update(expires_at=job.finished_at + timedelta(seconds=job.keep_for_seconds))
+            ).update(expires_at=finished_at + timedelta(seconds=job.keep_for_seconds))
         await self._publish(job)
+        return True
 
     async def _publish(self, job: Job) -> None:
         await self.broker.publish(job_topic(job.id), {"id": job.id, "status": str(job.status)})
