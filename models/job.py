@@ -81,6 +81,10 @@ class Job(KeepsJSONValues, Model):
     # job whose holder is gone (no heartbeat within TROVE_JOB_LEASE_SECONDS) is failed.
     worker_id = fields.CharField(max_length=255, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
+    # Runs again after its holder is lost, at most this many times (the run's `retries`);
+    # `attempts` counts the runs started, the first included.
+    retries = fields.IntField(default=0)
+    attempts = fields.IntField(default=1)
 
     @property
     def public_id(self) -> str:

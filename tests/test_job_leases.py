@@ -171,3 +171,64 @@ async def test_a_running_job_failed_by_a_sweep_stays_failed(client: TroveClient)
     await executor.wait(job_id)
     row = await Job.get(id=job_id)
     assert (row.status, row.error, row.outputs) == (JobStatus.FAILED, "swept", None)
+
+
+QUICK = {"nodes": [{"id": "w", "type": "control.Delay", "data": {"seconds": 0}}], "edges": []}
+
+
+async def wait_until_settled(job_id: str, seconds: float = 15) -> Job:
+    deadline = datetime.now(UTC) + timedelta(seconds=seconds)
+    while (row := await Job.get(id=job_id)).status not in (
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELLED,
+    ):
+        assert datetime.now(UTC) < deadline, row.status
+        await asyncio.sleep(0.05)
+    return row
+
+
+async def test_a_lost_job_runs_again_while_it_has_retries(client: TroveClient) -> None:
+    """The holder went silent; the run asked for one retry: this process runs it again
+    (in-process runner), and the Job shows the second attempt. Once the retries are spent,
+    losing the holder fails the job as before."""
+    jobs = client.services.jobs
+    owner = await User.get(name="local")
+    lease = jobs.lease_seconds
+    job = await make_job(owner, worker_id="other-host:1:abc", beat_seconds_ago=lease + 5)
+    await Job.filter(id=job.id).update(retries=1, graph=QUICK)
+    spent = await make_job(owner, worker_id="other-host:2:def", beat_seconds_ago=lease + 5)
+    await Job.filter(id=spent.id).update(retries=1, attempts=2)
+
+    assert await jobs.fail_abandoned() == 1  # `spent`; `job` is running again
+    again = await wait_until_settled(job.id)
+    assert (again.status, again.attempts, again.error) == (JobStatus.COMPLETED, 2, None)
+    assert again.worker_id == jobs.worker_id
+    row = await Job.get(id=spent.id)
+    assert (row.status, row.attempts) == (JobStatus.FAILED, 2)
+    assert row.error is not None and "stopped responding" in row.error
+    # The lost holder's late report changes nothing.
+    stale = await Job.get(id=job.id)
+    stale.worker_id = "other-host:1:abc"
+    assert not await jobs.finish(stale, JobStatus.FAILED, error="late")
+
+    data: Any = await client.data(
+        "query($id: ID!) { job(id: $id) { status attempts retries } }", {"id": job.id}
+    )
+    assert data == {"job": {"status": "COMPLETED", "attempts": 2, "retries": 1}}
+
+
+async def test_retries_are_asked_for_per_run_and_bounded(client: TroveClient) -> None:
+    run = (
+        "mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { id attempts retries } }"
+    )
+    quick = QUICK
+    default = (await client.data(run, {"input": {"graph": quick}}))["runWorkflow"]
+    assert (default["attempts"], default["retries"]) == (1, 0)
+    chosen = (await client.data(run, {"input": {"graph": quick, "retries": 3}}))["runWorkflow"]
+    assert (chosen["attempts"], chosen["retries"]) == (1, 3)
+    for wrong in (-1, 11):
+        body = await client.graphql(run, {"input": {"graph": quick, "retries": wrong}})
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "`retries` must be between 0 and 10" in error["message"]
