@@ -14,7 +14,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f -not -path 'web/src/gql/*
 # Vite 8 needs Node.js 20.19+ (or 22.12+).
 NODE_OK := node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) || a === 21 ? 0 : 1)'
 
-.PHONY: install npm-install web serve test lint format bench diagrams docs gallery golden clean screenshots
+.PHONY: install npm-install web serve test lint format bench bench-seed diagrams docs gallery golden clean screenshots
 
 install: $(STAMP) npm-install
 
@@ -73,8 +73,25 @@ format: install
 screenshots: install
 	TROVE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/test_web_browser.py
 
+# The seed system's venv first (once), so the table has the row against it.
 bench: install
+	@$(MAKE) --no-print-directory bench-seed || echo "make bench: the seed system could not be installed; its section is skipped"
 	$(BIN)/python -m bench
+
+# The seed system for bench's `seed` section: nodetool's FastAPI REST API in a venv of its
+# own, never Trove's (bench/seed-requirements.in says why only these packages).
+SEED_VENV := .bench/seed-venv
+SEED_STAMP := $(SEED_VENV)/.installed
+
+bench-seed: $(SEED_STAMP)
+
+$(SEED_STAMP): bench/seed-requirements.txt bench/seed-nodetool.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "the seed venv is pinned for Python 3.11 (PYTHON=python3.11)")'
+	rm -rf $(SEED_VENV)
+	$(PYTHON) -m venv $(SEED_VENV)
+	$(SEED_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/seed-requirements.txt
+	$(SEED_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r bench/seed-nodetool.txt
+	@touch $@
 
 # Pictures in docs/ from their text sources (Graphviz: `apt-get install graphviz`).
 diagrams:
@@ -93,4 +110,4 @@ golden: install
 	$(BIN)/python -m tests.make_golden
 
 clean:
-	rm -rf $(VENV) node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .bench node_modules web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

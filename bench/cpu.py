@@ -16,6 +16,7 @@ time goes.
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -38,6 +39,8 @@ class CpuResult:
     floor_ms: float
     graphql_bytes: int
     rest_bytes: int
+    # Time the cyclic garbage collector ran, per GraphQL request (objects left in cycles).
+    graphql_gc_ms: float = 0.0
 
 
 async def asgi_call(
@@ -132,6 +135,7 @@ async def measure(data_dir: Path, *, requests: int, rounds: int, profile: bool) 
         for _ in range(rounds):
             for name, call in calls.items():
                 best[name] = min(best[name], await _cpu_per_request(call, apps[name], requests))
+        gc_ms = await _gc_per_request(calls["graphql"], apps["graphql"], requests)
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -144,7 +148,33 @@ async def measure(data_dir: Path, *, requests: int, rounds: int, profile: bool) 
             pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
                 int(os.environ.get("BENCH_LINES", "25"))
             )
-    return CpuResult(best["graphql"], best["rest"], best["floor"], sizes["graphql"], sizes["rest"])
+    return CpuResult(
+        best["graphql"], best["rest"], best["floor"], sizes["graphql"], sizes["rest"], gc_ms
+    )
+
+
+async def _gc_per_request(
+    call: Callable[[ASGIApp], Awaitable[tuple[int, bytes]]], app: ASGIApp, count: int
+) -> float:
+    """ms of cyclic garbage collection per request, over `count` requests."""
+    spent = 0.0
+    started = 0.0
+
+    def timer(phase: str, info: dict[str, Any]) -> None:
+        nonlocal spent, started
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            spent += time.perf_counter() - started
+
+    gc.collect()
+    gc.callbacks.append(timer)
+    try:
+        for _ in range(count):
+            await call(app)
+    finally:
+        gc.callbacks.remove(timer)
+    return spent / count * 1000
 
 
 async def seeded_measure(rows: int, *, requests: int, rounds: int, profile: bool) -> CpuResult:
@@ -173,6 +203,7 @@ def main() -> None:
     print(f"  REST     {result.rest_ms:.2f} ms  ({result.rest_bytes} bytes)")
     print(f"  floor    {result.floor_ms:.2f} ms")
     print(f"  GraphQL / REST CPU: {result.graphql_ms / result.rest_ms:.2f}")
+    print(f"  cyclic GC per GraphQL request: {result.graphql_gc_ms:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 - `executor_ms`: `schema.execute` of the bench's list query over a page of 50 assets held
   in memory (no database, no HTTP), with the fast executor and with graphql-core's own.
-- `records_ms`: fetching the page's 51 rows as light records and as Tortoise models.
+- `records_ms`: fetching the page's 51 rows as light records with the statement compiled
+  once per shape, as records with Tortoise compiling it each time, and as Tortoise models.
 
 Alternating rounds, best round each; `time.process_time()` per call over many calls.
 """
@@ -38,22 +39,28 @@ def _best_of(
 
 
 def memory_page(count: int = 50) -> list[AssetRecord]:
-    now = dt.datetime.now(dt.UTC)
+    """A page as the list path gets it: records of rows as SQLite hands them over."""
+    now = dt.datetime.now(dt.UTC).isoformat()
     return [
         AssetRecord(
-            id=uuid.uuid4(),
-            owner_id=uuid.uuid4(),
-            name=f"render-{i}.png",
-            content_type="image/png",
-            size=1000 + i,
-            sha256="0" * 64,
-            node_id="node-1",
-            job_id="job-3",
-            workflow_id="workflow-1",
-            parent_id=None,
-            metadata=None,
-            created_at=now,
-            updated_at=now,
+            {
+                "id": str(uuid.uuid4()),
+                "owner_id": str(uuid.uuid4()),
+                "name": f"render-{i}.png",
+                "content_type": "image/png",
+                "size": 1000 + i,
+                "sha256": "0" * 64,
+                "node_id": "node-1",
+                "job_id": "job-3",
+                "workflow_id": "workflow-1",
+                "parent_id": None,
+                "metadata": None,
+                "created_at": now,
+                "updated_at": now,
+                "tags": None,
+                "media": None,
+                "expires_at": None,
+            }
         )
         for i in range(count)
     ]
@@ -116,20 +123,32 @@ def executor_ms(*, requests: int, rounds: int) -> tuple[float, float]:
     return best["fast"], best["normal"]
 
 
-def records_ms(data_dir: Path, *, requests: int, rounds: int) -> tuple[float, float]:
-    """(records, ORM models) ms per fetch of one page's 51 rows from SQLite."""
+def records_ms(data_dir: Path, *, requests: int, rounds: int) -> dict[str, float]:
+    """ms per fetch of one page's 51 rows from SQLite: `compiled` (records, the statement
+    compiled once for the shape: services/statements.py), `records` (records, Tortoise
+    compiling the SQL each time) and `orm` (Tortoise models)."""
     from bench.__main__ import prepare_database
     from bench.seed import seed_sqlite
     from models import Asset, db
-    from services.records import fetch_asset_records
+    from services.records import AssetRecord, fetch_asset_records
+    from services.statements import StatementCache
 
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite://{data_dir / 'trove.db'}"
     owner = asyncio.run(prepare_database(url))
     seed_sqlite(data_dir / "trove.db", owner, 5_000)
 
+    def build(values: Any) -> Any:
+        return Asset.filter(owner_id=values[0], job_id=values[1]).order_by("-id").limit(values[2])
+
     def query() -> Any:
-        return Asset.filter(owner_id=owner, job_id="job-3").order_by("-id").limit(51)
+        return build([owner, "job-3", 51])
+
+    statements = StatementCache(Asset)
+
+    async def compiled() -> None:
+        rows = await statements.rows("page", build, [owner, "job-3", 51])
+        assert len([AssetRecord(row) for row in rows]) == 50
 
     async def records() -> None:
         assert len(await fetch_asset_records(query())) == 50
@@ -137,16 +156,18 @@ def records_ms(data_dir: Path, *, requests: int, rounds: int) -> tuple[float, fl
     async def orm() -> None:
         assert len(await query()) == 50
 
+    sides = {"compiled": compiled, "records": records, "orm": orm}
+
     # The ORM's connection belongs to the loop that opened it: measure on that loop.
     async def measure_here() -> dict[str, float]:
         await db.connect(url)
         try:
-            best = {"records": float("inf"), "orm": float("inf")}
-            for call in (records, orm):
+            best = dict.fromkeys(sides, float("inf"))
+            for call in sides.values():
                 for _ in range(20):
                     await call()
             for _ in range(rounds):
-                for name, call in (("records", records), ("orm", orm)):
+                for name, call in sides.items():
                     started = time.process_time()
                     for _ in range(requests):
                         await call()
@@ -156,5 +177,4 @@ def records_ms(data_dir: Path, *, requests: int, rounds: int) -> tuple[float, fl
         finally:
             await db.disconnect()
 
-    best = asyncio.run(measure_here())
-    return best["records"], best["orm"]
+    return asyncio.run(measure_here())

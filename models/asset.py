@@ -60,6 +60,11 @@ class Asset(KeepsJSONValues, Model):
     def is_folder(self) -> bool:
         return self.content_type == FOLDER_CONTENT_TYPE
 
+    @property
+    def id_text(self) -> str:
+        """The id as responses write it (services/records.AssetRecord has the same)."""
+        return str(self.id)
+
 
 class AssetLineage(Model):
     """One edge of provenance: `derived` was produced by a node run that consumed `source`."""

@@ -13,13 +13,14 @@ from schema.execution import FastExecutionContext
 from schema.jobs import Job, JobMutations, JobQueries, JobSubscriptions
 from schema.nodes import Node
 from schema.scalars import SCALAR_OVERRIDES
+from schema.users import UserQueries
 from schema.validation import LimitedValidation, ParserCache, QueryLimits
 from schema.workflows import Workflow, WorkflowMutations, WorkflowQueries
 from services.errors import NotFound
 
 
 @strawberry.type
-class Query(AssetQueries, JobQueries, WorkflowQueries):
+class Query(AssetQueries, JobQueries, WorkflowQueries, UserQueries):
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         # Asset, workflow and job ids never collide, so trying each in turn is unambiguous.

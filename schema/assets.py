@@ -54,6 +54,32 @@ class TagCount:
     count: int
 
 
+# The resolvers of Asset's fields that are read from its row on demand.
+def _parent_id(root: "Asset") -> strawberry.ID | None:
+    parent_id = root._row.parent_id  # type: ignore[union-attr]
+    return strawberry.ID(str(parent_id)) if parent_id else None
+
+
+def _metadata(root: "Asset") -> JSON | None:
+    return root._row.metadata
+
+
+def _updated_at(root: "Asset") -> datetime:
+    return root._row.updated_at
+
+
+def _tags(root: "Asset") -> list[str]:
+    return list(root._row.tags or [])
+
+
+def _expires_at(root: "Asset") -> datetime | None:
+    return root._row.expires_at
+
+
+def _media(root: "Asset") -> MediaInfo | None:
+    return MediaInfo.from_json(root._row.media)
+
+
 @strawberry.type(name="Asset")
 class Asset(Node):
     id: strawberry.ID
@@ -67,30 +93,41 @@ class Asset(Node):
     node_id: str | None
     job_id: str | None
     workflow_id: str | None
+    # The fields below are read from the row only when a query asks for them: a list page
+    # rarely does, and converting them for every row costs more than serialising the rest.
     parent_id: strawberry.ID | None = strawberry.field(
-        description="Folder that holds this asset, if any."
+        description="Folder that holds this asset, if any.",
+        resolver=_parent_id,
+        metadata=fast_resolver(lambda asset, context: _parent_id(asset)),
     )
     metadata: JSON | None = strawberry.field(
-        description="Client-supplied JSON metadata (e.g. generation parameters)."
+        description="Client-supplied JSON metadata (e.g. generation parameters).",
+        resolver=_metadata,
+        metadata=fast_resolver(lambda asset, context: asset._row.metadata),
     )
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = strawberry.field(
+        resolver=_updated_at,
+        metadata=fast_resolver(lambda asset, context: asset._row.updated_at),
+    )
     tags: list[str] = strawberry.field(
-        description="Free-form labels, sorted; each 1 to 64 characters."
+        description="Free-form labels, sorted; each 1 to 64 characters.", resolver=_tags
     )
     expires_at: datetime | None = strawberry.field(
-        description="When retention will delete this asset; null keeps it until deleted."
+        description="When retention will delete this asset; null keeps it until deleted.",
+        resolver=_expires_at,
+        metadata=fast_resolver(lambda asset, context: asset._row.expires_at),
     )
     media: MediaInfo | None = strawberry.field(
-        description="Facts read from the content when it was stored (dimensions, duration, pages)."
+        description="Facts read from the content when it was stored (dimensions, duration, pages).",
+        resolver=_media,
     )
     _row: strawberry.Private[models.Asset | AssetRecord]
 
     @classmethod
     def from_model(cls, row: models.Asset | AssetRecord) -> "Asset":
-        parent_id = row.parent_id  # type: ignore[union-attr]
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=strawberry.ID(row.id_text),
             name=row.name,
             content_type=row.content_type,
             size=BigInt(row.size),
@@ -98,13 +135,7 @@ class Asset(Node):
             node_id=row.node_id,
             job_id=row.job_id,
             workflow_id=row.workflow_id,
-            parent_id=strawberry.ID(str(parent_id)) if parent_id else None,
-            metadata=row.metadata,
             created_at=row.created_at,
-            updated_at=row.updated_at,
-            tags=list(row.tags or []),
-            expires_at=row.expires_at,
-            media=MediaInfo.from_json(row.media),
             _row=row,
         )
 

@@ -11,7 +11,7 @@ from strawberry.types import Info as StrawberryInfo
 import models
 from services.errors import Unauthenticated
 from services.runtime import Services
-from services.urls import AssetLink, asset_url
+from services.urls import AssetLink, AssetLinks
 
 
 class AssetByIdLoader(DataLoader[UUID, models.Asset | None]):
@@ -49,6 +49,7 @@ class Context:
     base_url: str
     connection_params: dict[str, Any] | None = None
     _loaders: Loaders | None = field(default=None, init=False)
+    _links: AssetLinks | None = field(default=None, init=False)
 
     @property
     def user(self) -> models.User:
@@ -67,7 +68,10 @@ class Context:
 
     def asset_url(self, asset_id: str | UUID, link: AssetLink = "content") -> str:
         """A signed link for an asset the caller loaded through an owner-scoped read."""
-        return asset_url(self.services.signer, self.base_url, asset_id, link)
+        links = self._links
+        if links is None:
+            links = self._links = AssetLinks(self.services.signer, self.base_url)
+        return links.url(asset_id, link)
 
 
 Info = StrawberryInfo[Context, None]

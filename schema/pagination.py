@@ -1,8 +1,9 @@
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from schema.execution import fast_resolver
 from services.pagination import Page
 
 NodeType = TypeVar("NodeType")
@@ -25,10 +26,20 @@ class PageInfo:
         return await self._has_previous()
 
 
+def _edge_cursor(root: "Edge[Any]") -> str:
+    return root._cursors[root._index]
+
+
 @strawberry.type
 class Edge(Generic[NodeType]):
-    cursor: str
+    # The page's cursors are encoded only when asked for (services/pagination.Cursors).
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor,
+        metadata=fast_resolver(lambda edge, context: edge._cursors[edge._index]),
+    )
     node: NodeType
+    _cursors: strawberry.Private[Sequence[str]]
+    _index: strawberry.Private[int]
 
 
 @strawberry.type
@@ -49,12 +60,15 @@ class Connection(Generic[NodeType]):
         cls, page: Page[Any], convert: Callable[[Any], NodeType]
     ) -> "Connection[NodeType]":
         nodes = [convert(row) for row in page.items]
+        cursors = page.cursors
         return cls(
-            edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            edges=[
+                Edge(node=node, _cursors=cursors, _index=index) for index, node in enumerate(nodes)
+            ],
             nodes=nodes,
             page_info=PageInfo(
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                start_cursor=cursors[0] if cursors else None,
+                end_cursor=cursors[-1] if cursors else None,
                 _has_next=page.has_next_page,
                 _has_previous=page.has_previous_page,
             ),

@@ -30,6 +30,8 @@ def _parse_datetime(value: Any) -> dt.datetime:
 
 
 def _serialize_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is dt.UTC:  # what the database layer hands over: no conversion needed
+        return value.isoformat().replace("+00:00", "Z")
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -258,11 +258,80 @@ def limit_errors(limits: QueryLimits, measured: Measure, root_fields: int) -> li
     return errors
 
 
+class _Same:
+    """A document as a cache key by identity: the parser cache hands the same document
+    object to every request with the same text, and hashing a document's tree on each
+    request costs more than measuring it."""
+
+    __slots__ = ("document",)
+
+    def __init__(self, document: Any) -> None:
+        self.document = document  # held, so its id stays unique while cached
+
+    def __hash__(self) -> int:
+        return id(self.document)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.document is self.document
+
+
 @lru_cache(maxsize=256)
-def _validate(schema: GraphQLSchema, document: Any, rules: tuple[Any, ...]) -> list[GraphQLError]:
+def _validate(schema: GraphQLSchema, key: _Same, rules: tuple[Any, ...]) -> list[GraphQLError]:
     from strawberry.schema.schema import validate_document
 
-    return validate_document(schema, document, rules)
+    return validate_document(schema, key.document, rules)
+
+
+_ABSENT = object()  # a variable left out (its default applies), unlike one given as null
+
+
+@lru_cache(maxsize=256)
+def _page_variables(key: _Same) -> tuple[str, ...]:
+    """The variables a document passes to `first`/`last`: all that its measure reads."""
+    names: set[str] = set()
+
+    def walk(node: SelectionSetNode | None) -> None:
+        for selection in node.selections if node is not None else ():
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    if argument.name.value in PAGE_ARGUMENTS and isinstance(
+                        argument.value, VariableNode
+                    ):
+                        names.add(argument.value.name.value)
+            walk(getattr(selection, "selection_set", None))
+
+    for definition in key.document.definitions:
+        walk(getattr(definition, "selection_set", None))
+    return tuple(sorted(names))
+
+
+@lru_cache(maxsize=1024)
+def _cached_measure(
+    schema: GraphQLSchema,
+    key: _Same,
+    operation_name: str | None,
+    page_variables: tuple[tuple[str, Any], ...],
+) -> tuple[Measure, int] | None:
+    given = {name: value for name, value in page_variables if value is not _ABSENT}
+    return measure_operation(schema, key.document, operation_name, given)
+
+
+def measure_cached(
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> tuple[Measure, int] | None:
+    """`measure_operation`, remembered per document, operation and page-size variables
+    (the only variables a measure reads)."""
+    key = _Same(document)
+    page_variables = tuple(
+        (name, (variables or {}).get(name, _ABSENT)) for name in _page_variables(key)
+    )
+    try:
+        return _cached_measure(schema, key, operation_name, page_variables)
+    except TypeError:  # a variable value that cannot be a key (a list): measure it afresh
+        return measure_operation(schema, document, operation_name, variables)
 
 
 class LimitedValidation(SchemaExtension):
@@ -282,13 +351,13 @@ class LimitedValidation(SchemaExtension):
         context = self.execution_context
         schema = context.schema._schema
         document = context.graphql_document
-        measured = measure_operation(schema, document, context.operation_name, context.variables)
+        measured = measure_cached(schema, document, context.operation_name, context.variables)
         errors = limit_errors(self.limits, *measured) if measured is not None else []
         if errors:
             context.pre_execution_errors = errors
         else:
             context.pre_execution_errors = _validate(
-                schema, document, tuple(context.validation_rules)
+                schema, _Same(document), tuple(context.validation_rules)
             )
         yield
 

@@ -25,7 +25,7 @@ from server.persisted_queries import PersistedQueryCache
 from server.rest import RestRoutes
 from server.settings import Settings
 from server.timeouts import BodyTimeout
-from server.web import DEFAULT_WEB_DIST, WebApp, web_content_sources
+from server.web import DEFAULT_WEB_DIST, WebApp, web_content_sources, web_upload_sources
 from services.archives import ArchiveService
 from services.assets import AssetService
 from services.events import EventBroker, InProcessBroker, prune_events
@@ -285,6 +285,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         public_url=settings.public_url,
         auth_required=settings.auth != "none",
         content_sources=web_content_sources(settings),
+        upload_sources=web_upload_sources(settings),
     )
     web.log_mode()
     graphql = TroveGraphQL(

@@ -236,7 +236,7 @@ class RestRoutes:
         parent_id = asset.parent_id  # type: ignore[union-attr]
         duration = asset.metadata.get("duration") if isinstance(asset.metadata, dict) else None
         return {
-            "id": str(asset.id),
+            "id": asset.id_text,
             "user_id": owner_id,
             "name": asset.name,
             "content_type": asset.content_type,
@@ -251,8 +251,10 @@ class RestRoutes:
             "duration": duration if isinstance(duration, int | float) else None,
             "created_at": _iso(asset.created_at),
             "updated_at": _iso(asset.updated_at),
-            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id),
-            "thumb_url": asset_url(signer, base, asset.id, "thumbnail") if previewable else None,
+            "get_url": None if asset.is_folder else asset_url(signer, base, asset.id_text),
+            "thumb_url": asset_url(signer, base, asset.id_text, "thumbnail")
+            if previewable
+            else None,
             "tags": list(asset.tags or []),
             "expires_at": _iso(asset.expires_at) if asset.expires_at else None,
             "media": asset.media,

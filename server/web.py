@@ -48,12 +48,31 @@ NOT_BUILT = """<!doctype html>
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
-def web_content_sources(settings: Settings) -> tuple[str, ...]:
-    """Origins the page may load content from besides its own (see WebApp.content_sources)."""
-    if not settings.s3_presigned_downloads:
-        return ()
+def _bucket_origin(settings: Settings) -> tuple[str, ...]:
+    # Trove addresses buckets path-style (storage/s3.py), so presigned URLs live on the
+    # endpoint's origin; AWS's default endpoint depends on the region: any https origin.
     endpoint = settings.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
     return (endpoint,) if endpoint else ("https:",)
+
+
+def web_content_sources(settings: Settings) -> tuple[str, ...]:
+    """Origins the page may load content from besides its own (see WebApp.content_sources)."""
+    return _bucket_origin(settings) if settings.s3_presigned_downloads else ()
+
+
+def web_upload_sources(settings: Settings) -> tuple[str, ...]:
+    """Origins the page PUTs direct-upload parts to besides its own (WebApp.upload_sources)."""
+    return _bucket_origin(settings) if settings.uses_s3 else ()
+
+
+def _origins(urls: tuple[str, ...]) -> list[str]:
+    origins = []
+    for url in urls:
+        if not url:
+            continue
+        parts = urlsplit(url)
+        origins.append(f"{parts.scheme}://{parts.netloc}" if parts.netloc else url)
+    return origins
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,9 @@ class WebApp:
     # Where else content may come from: with presigned downloads, content links redirect
     # to the object store (its origin, or any https origin when it is not configured).
     content_sources: tuple[str, ...] = ()
+    # Where direct-upload parts go: on S3 the page PUTs them to presigned bucket URLs; on
+    # local storage to Trove's own part URLs (same origin).
+    upload_sources: tuple[str, ...] = ()
 
     @property
     def built(self) -> bool:
@@ -85,21 +107,19 @@ class WebApp:
         """The app runs no inline script or style, so the page may be locked down."""
         socket = f"{'wss' if request.url.scheme == 'https' else 'ws'}://{request.url.netloc}"
         media = " ".join(["'self'", *self._content_origins()])
+        connect = " ".join(dict.fromkeys([*media.split(" "), *self._upload_origins(), socket]))
         return (
             "default-src 'none'; script-src 'self'; style-src 'self'; "
             f"img-src {media} data: blob:; media-src {media} blob:; frame-src {media}; "
-            f"connect-src {media} {socket}; font-src 'self'; manifest-src 'self'; "
+            f"connect-src {connect}; font-src 'self'; manifest-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
         )
 
     def _content_origins(self) -> list[str]:
-        origins = []
-        for url in (self.public_url, *self.content_sources):
-            if not url:
-                continue
-            parts = urlsplit(url)
-            origins.append(f"{parts.scheme}://{parts.netloc}" if parts.netloc else url)
-        return origins
+        return _origins((self.public_url, *self.content_sources))
+
+    def _upload_origins(self) -> list[str]:
+        return _origins(self.upload_sources)
 
     async def index(self, request: Request) -> Response:
         if not self.built:

@@ -37,8 +37,9 @@ from services.errors import (
 )
 from services.events import EventBroker, EventHistoryGone, asset_topic
 from services.media_facts import DEFAULT_BUDGET_SECONDS, MediaFacts
-from services.pagination import MAX_PAGE_SIZE, Ordering, Page, paginate
+from services.pagination import MAX_PAGE_SIZE, Ordering, Page, PageBounds, paginate
 from services.records import AssetRecord, fetch_asset_records
+from services.statements import StatementCache
 from services.validation import check_json, check_text
 from storage import BlobStorage, BlobTooLarge, StagedBlob
 from storage.base import StorageError, StorageFull, StorageMisconfigured
@@ -334,6 +335,27 @@ def _validated_name(raw: str | None, *, required: bool) -> str | None:
     return name
 
 
+# The filters whose values a listing's SQL carries as they are (services/statements.py).
+# The others (search, a content-type family, tags, metadata, ids, expiry) build the
+# statement from the value, so a listing using one is compiled by Tortoise each time.
+_STATEMENT_FIELDS = ("node_id", "job_id", "workflow_id", "content_type", "parent_id")
+_OTHER_FILTER_FIELDS = ("search", "created_after", "created_before", "ids", "tags", "metadata")
+
+
+def _cacheable_filter_fields(where: AssetFilter) -> tuple[str, ...] | None:
+    if any(getattr(where, name) for name in _OTHER_FILTER_FIELDS) or where.expired_before:
+        return None
+    if where.content_type is not None and content_types.family_prefix(where.content_type):
+        return None
+    return tuple(name for name in _STATEMENT_FIELDS if getattr(where, name) is not None)
+
+
+def _filter_value(where: AssetFilter, name: str) -> Any:
+    value = getattr(where, name)
+    # Canonical objects, so that each parameter is made from its value in one way.
+    return parse_id(value, what="folder") if name == "parent_id" else value
+
+
 class AssetService:
     def __init__(
         self,
@@ -351,6 +373,7 @@ class AssetService:
         # Each upload in progress holds a staging file and a connection.
         self._upload_slots = asyncio.Semaphore(max_concurrent_uploads)
         self.media = MediaFacts(storage=storage, budget_seconds=media_budget_seconds)
+        self._list_statements = StatementCache(Asset)
 
     # Reading -----------------------------------------------------------------------------
 
@@ -515,7 +538,29 @@ class AssetService:
         before: str | None = None,
     ) -> Page[AssetRecord]:
         """`list_assets` for readers that only serialise the page (the GraphQL and REST
-        list endpoints): the same page as light records instead of ORM objects."""
+        list endpoints): the same page as light records instead of ORM objects, its SQL
+        compiled once per filter shape (services/statements.py)."""
+        where = where.validated()
+        fields = _cacheable_filter_fields(where)
+
+        async def fetch(base: QuerySet[Asset], bounds: PageBounds) -> list[AssetRecord]:
+            if fields is None:
+                return await fetch_asset_records(bounds.apply(base))
+            values = [owner.id, *(_filter_value(where, name) for name in fields)]
+            values += bounds.values()
+
+            def build(given: Sequence[Any]) -> QuerySet[Asset]:
+                stand_in = User(id=given[0], name="")
+                narrowed = dataclasses.replace(
+                    where, **dict(zip(fields, given[1 : 1 + len(fields)], strict=True))
+                )
+                page = bounds.with_values(given[1 + len(fields) :])
+                return page.apply(self._filtered(stand_in, narrowed))
+
+            shape = (fields, where.top_level, bounds.shape)
+            rows = await self._list_statements.rows(shape, build, values)
+            return [AssetRecord(row) for row in rows]
+
         return await paginate(
             self._filtered(owner, where),
             _ORDERINGS[order],
@@ -523,7 +568,7 @@ class AssetService:
             after=after,
             last=last,
             before=before,
-            fetch=fetch_asset_records,
+            fetch=fetch,
         )
 
     async def iter_assets(

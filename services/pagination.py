@@ -37,10 +37,39 @@ class Ordering:
     pk_is_uuid: bool = True
 
 
+class Cursors(Sequence[str]):
+    """The cursor of each row of a page, encoded when first read: most readers want only
+    the last one (`endCursor`, REST's `next`), not one per row."""
+
+    __slots__ = ("_encoded", "_ordering", "_rows")
+
+    def __init__(self, ordering: "Ordering", rows: Sequence[Any]) -> None:
+        self._ordering = ordering
+        self._rows = rows
+        self._encoded: list[str | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        cursor = self._encoded[index]
+        if cursor is None:
+            cursor = self._encoded[index] = encode_cursor(self._ordering, self._rows[index])
+        return cursor
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Cursors({list(self)!r})"
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
+    cursors: Sequence[str]
     has_next_page: Callable[[], Awaitable[bool]]
     has_previous_page: Callable[[], Awaitable[bool]]
     total_count: Callable[[], Awaitable[int]]
@@ -132,6 +161,53 @@ def _order_by(ordering: Ordering, *, forward: bool) -> list[str]:
     return [f"{prefix}{k}" for k in [*keys, "id"]]
 
 
+@dataclass(frozen=True)
+class PageBounds:
+    """Which rows one page fetches: past the cursors, in the ordering, at most `limit`."""
+
+    ordering: Ordering
+    after: tuple[Any, str] | None
+    before: tuple[Any, str] | None
+    forward: bool
+    limit: int  # rows to fetch: the page size plus one, to tell whether more follow
+
+    def apply(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        bounded = queryset
+        if self.after:
+            bounded = bounded.filter(_beyond(self.ordering, *self.after, forward=True))
+        if self.before:
+            bounded = bounded.filter(_beyond(self.ordering, *self.before, forward=False))
+        return bounded.order_by(*_order_by(self.ordering, forward=self.forward)).limit(self.limit)
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """Everything about the page's SQL but its values (services/statements.py)."""
+        return (self.ordering.name, self.forward, self.after is not None, self.before is not None)
+
+    def values(self) -> list[Any]:
+        """The values the page's SQL carries, as canonical objects (ids as UUIDs)."""
+        values: list[Any] = []
+        for cursor in (self.after, self.before):
+            if cursor is not None:
+                key, pk = cursor
+                if self.ordering.key is not None:
+                    values.append(key)
+                values.append(UUID(pk) if self.ordering.pk_is_uuid else pk)
+        return [*values, self.limit]
+
+    def with_values(self, values: Sequence[Any]) -> "PageBounds":
+        """These bounds carrying other `values` (of the same shape)."""
+        remaining = list(values)
+        cursors: list[tuple[Any, str] | None] = []
+        for cursor in (self.after, self.before):
+            if cursor is None:
+                cursors.append(None)
+                continue
+            key = remaining.pop(0) if self.ordering.key is not None else None
+            cursors.append((key, remaining.pop(0)))
+        return PageBounds(self.ordering, cursors[0], cursors[1], self.forward, remaining.pop(0))
+
+
 async def paginate(
     queryset: QuerySet[Any],
     ordering: Ordering,
@@ -140,9 +216,9 @@ async def paginate(
     after: str | None,
     last: int | None,
     before: str | None,
-    fetch: Callable[[QuerySet[Any]], Awaitable[Sequence[Any]]] | None = None,
+    fetch: Callable[[QuerySet[Any], PageBounds], Awaitable[Sequence[Any]]] | None = None,
 ) -> Page[Any]:
-    """One page of `queryset`; `fetch` turns the page's query into rows (default: models)."""
+    """One page of `queryset`; `fetch` gets the page's rows (default: as models)."""
     validate_page_size("first", first)
     validate_page_size("last", last)
     if first is not None and last is not None:
@@ -150,19 +226,14 @@ async def paginate(
     after_key = decode_cursor(ordering, after) if after else None
     before_key = decode_cursor(ordering, before) if before else None
     base = queryset
-    bounded = base
-    if after_key:
-        bounded = bounded.filter(_beyond(ordering, *after_key, forward=True))
-    if before_key:
-        bounded = bounded.filter(_beyond(ordering, *before_key, forward=False))
 
     forward = last is None
     requested = first if forward else last
     limit = DEFAULT_PAGE_SIZE if requested is None else requested
     rows: Sequence[Any] = []
     if limit > 0:
-        query = bounded.order_by(*_order_by(ordering, forward=forward)).limit(limit + 1)
-        rows = await (fetch(query) if fetch is not None else query)
+        bounds = PageBounds(ordering, after_key, before_key, forward, limit + 1)
+        rows = await (fetch(base, bounds) if fetch is not None else bounds.apply(base))
     more = len(rows) > limit
     rows = list(rows[:limit])
     if not forward:
@@ -193,7 +264,7 @@ async def paginate(
 
     return Page(
         items=rows,
-        cursors=[encode_cursor(ordering, row) for row in rows],
+        cursors=Cursors(ordering, rows),
         has_next_page=has_next,
         has_previous_page=has_prev,
         total_count=total,

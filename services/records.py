@@ -4,12 +4,12 @@ A page of 50 ORM objects costs more than the SQL that fetched it: Tortoise build
 through `_init_from_db`, parses every timestamp with `iso8601` and converts every id. Readers
 that only serialise a page (the GraphQL and REST list endpoints) get `AssetRecord`s instead:
 the same attribute names and values as `models.Asset` (the tests compare them field by
-field on both databases), made from `values()` rows with `datetime.fromisoformat` (in C)
-and one `UUID()` per id. Anything that changes an asset still loads the model.
+field on both databases), made from the driver's rows; each column is converted
+(`datetime.fromisoformat`, `UUID()`, JSON) only when it is first read. Anything that
+changes an asset still loads the model.
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -38,41 +38,133 @@ ASSET_COLUMNS = (
 )
 
 
-@dataclass(slots=True, eq=False)
-class AssetRecord:
-    """A read-only `models.Asset` as far as reading goes (no relations, no saving)."""
+_UNREAD: Any = object()
 
-    id: UUID
-    owner_id: UUID
-    name: str
-    content_type: str
-    size: int
-    sha256: str
-    node_id: str | None
-    job_id: str | None
-    workflow_id: str | None
-    parent_id: UUID | None
-    metadata: Any
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    # Curation columns (services/tags.py, services/media_facts.py, retention).
-    tags: list[str] | None = None
-    media: dict[str, Any] | None = None
-    expires_at: dt.datetime | None = None
+
+class AssetRecord:
+    """A read-only `models.Asset` as far as reading goes (no relations, no saving).
+
+    Only the columns that need no conversion are read when the row arrives; ids, JSON
+    columns and timestamps are converted the first time they are read (a GraphQL page
+    usually asks for a few of them, never for every one). `id_text` is the id as the
+    response writes it, without a round trip through `UUID`.
+    """
+
+    __slots__ = (
+        "_created_at",
+        "_expires_at",
+        "_id",
+        "_media",
+        "_metadata",
+        "_owner_id",
+        "_parent_id",
+        "_tags",
+        "_updated_at",
+        "content_type",
+        "id_text",
+        "job_id",
+        "name",
+        "node_id",
+        "sha256",
+        "size",
+        "workflow_id",
+    )
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        raw_id = row["id"]
+        if type(raw_id) is str:  # SQLite: text; PostgreSQL: already a UUID
+            self.id_text = raw_id
+            self._id = None
+        else:
+            self.id_text = str(raw_id)
+            self._id = raw_id
+        self._owner_id = row["owner_id"]
+        self.name = row["name"]
+        self.content_type = row["content_type"]
+        self.size = row["size"]
+        self.sha256 = row["sha256"]
+        self.node_id = row["node_id"]
+        self.job_id = row["job_id"]
+        self.workflow_id = row["workflow_id"]
+        self._parent_id = row["parent_id"]
+        self._metadata = row["metadata"]
+        self._created_at = row["created_at"]
+        self._updated_at = row["updated_at"]
+        self._tags = row["tags"]
+        self._media = row["media"]
+        self._expires_at = row["expires_at"]
+
+    @property
+    def id(self) -> UUID:
+        value = self._id
+        if value is None:
+            value = self._id = UUID(self.id_text)
+        return value
 
     @property
     def pk(self) -> UUID:
         return self.id
 
     @property
+    def owner_id(self) -> UUID:
+        value = self._owner_id
+        if not isinstance(value, UUID):
+            value = self._owner_id = UUID(value)
+        return value
+
+    @property
+    def parent_id(self) -> UUID | None:
+        value = self._parent_id
+        if value is not None and not isinstance(value, UUID):
+            value = self._parent_id = UUID(value)
+        return value
+
+    @property
+    def created_at(self) -> dt.datetime:
+        value = self._created_at
+        if type(value) is not dt.datetime or value.tzinfo is None:
+            value = self._created_at = _datetime(value)
+        return value
+
+    @property
+    def updated_at(self) -> dt.datetime:
+        value = self._updated_at
+        if type(value) is not dt.datetime or value.tzinfo is None:
+            value = self._updated_at = _datetime(value)
+        return value
+
+    @property
+    def expires_at(self) -> dt.datetime | None:
+        value = self._expires_at
+        if value is not None and (type(value) is not dt.datetime or value.tzinfo is None):
+            value = self._expires_at = _datetime(value)
+        return value
+
+    @property
+    def metadata(self) -> Any:
+        return self._json("_metadata", _metadata)
+
+    @property
+    def tags(self) -> list[str] | None:
+        return self._json("_tags", _tags)
+
+    @property
+    def media(self) -> dict[str, Any] | None:
+        return self._json("_media", _media)
+
+    def _json(self, slot: str, convert: Any) -> Any:
+        # A converted value is kept as `(value,)`: JSON text is never a tuple, and the
+        # value itself may be None or a string.
+        raw = getattr(self, slot)
+        if type(raw) is tuple:
+            return raw[0]
+        value = convert(raw)
+        setattr(self, slot, (value,))
+        return value
+
+    @property
     def is_folder(self) -> bool:
         return self.content_type == FOLDER_CONTENT_TYPE
-
-
-def _uuid(value: Any) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    return UUID(value)
 
 
 def _datetime(value: Any) -> dt.datetime:
@@ -85,26 +177,7 @@ _metadata = Asset._meta.fields_map["metadata"].to_python_value
 _tags = Asset._meta.fields_map["tags"].to_python_value
 _media = Asset._meta.fields_map["media"].to_python_value
 
-
-def to_record(row: dict[str, Any]) -> AssetRecord:
-    return AssetRecord(
-        id=_uuid(row["id"]),  # type: ignore[arg-type]
-        owner_id=_uuid(row["owner_id"]),  # type: ignore[arg-type]
-        name=row["name"],
-        content_type=row["content_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        node_id=row["node_id"],
-        job_id=row["job_id"],
-        workflow_id=row["workflow_id"],
-        parent_id=_uuid(row["parent_id"]),
-        metadata=_metadata(row["metadata"]),
-        created_at=_datetime(row["created_at"]),
-        updated_at=_datetime(row["updated_at"]),
-        tags=_tags(row["tags"]),
-        media=_media(row["media"]),
-        expires_at=None if row["expires_at"] is None else _datetime(row["expires_at"]),
-    )
+to_record = AssetRecord
 
 
 async def fetch_asset_records(queryset: QuerySet[Asset]) -> list[AssetRecord]:

@@ -18,11 +18,18 @@ class UrlSigner:
         return mac.hexdigest()
 
     def sign(self, path: str, *, now: float | None = None) -> str:
+        return self.signed(path, self.expiry(now))
+
+    def expiry(self, now: float | None = None) -> int:
+        """When a link signed now expires (a Unix time)."""
         # Expiry is rounded up to a window so repeated listings return identical URLs,
         # which keeps browser caches warm.
         window = max(60, self.ttl_seconds // 4)
         start = int(now if now is not None else time.time())
-        expires = (start + self.ttl_seconds + window - 1) // window * window
+        return (start + self.ttl_seconds + window - 1) // window * window
+
+    def signed(self, path: str, expires: int) -> str:
+        """`path` with its expiry and signature as query parameters."""
         return f"{path}?expires={expires}&signature={self._mac(path, expires)}"
 
     def verify(self, path: str, expires: str | None, signature: str | None) -> bool:

@@ -7,6 +7,7 @@ arrived over a WebSocket (ws://, wss://) still gets links a browser can fetch.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Literal
 from uuid import UUID
@@ -36,6 +37,25 @@ def asset_url(
 ) -> str:
     """An absolute, signed, expiring URL of one of an asset's links."""
     return http_base(base_url) + signer.sign(asset_path(asset_id, link))
+
+
+class AssetLinks:
+    """`asset_url` for the many links of one response (a list page, a subscription):
+    the base URL is worked out once and the expiry once a second, not once per link."""
+
+    __slots__ = ("_base", "_expires", "_second", "_signer")
+
+    def __init__(self, signer: UrlSigner, base_url: str) -> None:
+        self._signer = signer
+        self._base = http_base(base_url)
+        self._second = -1
+        self._expires = 0
+
+    def url(self, asset_id: str | UUID, link: AssetLink = "content") -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._expires = now, self._signer.expiry(now)
+        return self._base + self._signer.signed(asset_path(asset_id, link), self._expires)
 
 
 ARCHIVE_PREFIX = "/archives/"

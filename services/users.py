@@ -30,6 +30,20 @@ async def create_token(*, user: User) -> str:
     return token
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who a request acts as: the token's owner, or the local user when auth is off."""
+
+    id: UUID
+    name: str
+
+
+def viewer(*, user: User) -> Viewer:
+    # The request's user is already authenticated (server/auth.py); this only says who it is,
+    # never anything about their tokens.
+    return Viewer(id=user.id, name=user.name)
+
+
 async def authenticate(*, token: str) -> User:
     row = await ApiToken.filter(token_hash=_digest(token)).select_related("user").first()
     if row is None:

@@ -171,3 +171,24 @@ async def test_a_revoked_token_is_refused_at_once(app_factory: Any, database_url
         )
         assert response.status_code == 401
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_viewer_is_the_tokens_owner(app_factory: Any, database_url: str) -> None:
+    async with app_factory(database_url, auth="token") as client:
+        alice, bob = await token_for("alice"), await token_for("bob")
+        query = "{ viewer { id name } }"
+        seen_by_alice = (await client.data(query, headers=bearer(alice)))["viewer"]
+        seen_by_bob = (await client.data(query, headers=bearer(bob)))["viewer"]
+        assert seen_by_alice["name"] == "alice" and seen_by_bob["name"] == "bob"
+        assert seen_by_alice["id"] == str((await users.get_or_create_user(name="alice")).id)
+        assert seen_by_alice["id"] != seen_by_bob["id"]
+        anonymous = await client.http.post("/graphql", json={"query": query})
+        assert anonymous.status_code == 401
+        assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_viewer_without_auth_is_the_local_user(client: TroveClient) -> None:
+    viewer = (await client.data("{ viewer { id name } }"))["viewer"]
+    assert viewer["name"] == users.LOCAL_USER_NAME
+    local = await users.get_or_create_user(name=users.LOCAL_USER_NAME)
+    assert viewer["id"] == str(local.id)

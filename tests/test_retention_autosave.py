@@ -108,7 +108,8 @@ async def test_the_sweeper_deletes_expired_assets_and_their_blobs(
         )
         storage = client.services.assets.storage
         sha_gone = gone["data"]["createAsset"]["sha256"]
-        assert await storage.exists(sha_gone)
+        # (No check that the blob is there yet: on a loaded machine the sweeper, every
+        # 0.2 s, may already have taken it.)
 
         import asyncio
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
@@ -174,3 +175,41 @@ async def test_presigned_downloads_let_the_page_load_content_from_the_store(
     assert web._content_origins() == ["http://127.0.0.1:8333"]
     unknown = WebApp(content_sources=("https:",))
     assert unknown._content_origins() == ["https:"]
+
+
+def _directive(policy: str, name: str) -> list[str]:
+    [directive] = [d.strip() for d in policy.split(";") if d.strip().startswith(name + " ")]
+    return directive.split()[1:]
+
+
+CREATE_UPLOAD = (
+    "mutation($input: CreateUploadInput!) { createUpload(input: $input) { id parts { url } } }"
+)
+
+
+async def test_the_page_may_put_upload_parts_where_storage_wants_them(
+    app_factory: Any, sqlite_url: str, seaweedfs: Any, s3_bucket: str
+) -> None:
+    """The page PUTs direct-upload parts to the URLs createUpload returns: Trove's own on
+    local storage (same origin), the bucket's presigned ones on S3 (allowed by connect-src)."""
+    require_web_build()
+    upload = {"input": {"name": "big.bin", "size": 20 << 20}}
+    async with app_factory(sqlite_url) as client:
+        local_policy = (await client.http.get("/", headers=BROWSER)).headers[
+            "content-security-policy"
+        ]
+        local = (await client.data(CREATE_UPLOAD, upload))["createUpload"]
+    assert all(p["url"].startswith("http://testserver/uploads/") for p in local["parts"])
+    assert _directive(local_policy, "connect-src") == ["'self'", "ws://testserver"]
+
+    async with app_factory(
+        sqlite_url, storage_url=f"s3://{s3_bucket}", **seaweedfs.connection
+    ) as client:
+        s3_policy = (await client.http.get("/", headers=BROWSER)).headers["content-security-policy"]
+        on_s3 = (await client.data(CREATE_UPLOAD, upload))["createUpload"]
+    origins = {"{0.scheme}://{0.netloc}".format(urlsplit(p["url"])) for p in on_s3["parts"]}
+    assert len(on_s3["parts"]) == 3 and origins == {seaweedfs.endpoint.rstrip("/")}
+    connect = _directive(s3_policy, "connect-src")
+    assert origins <= set(connect), connect
+    # Uploads need the bucket for connect only: content still comes through Trove.
+    assert not origins & set(_directive(s3_policy, "img-src"))

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pytest
 from server.web import DEFAULT_WEB_DIST
 from tests.conftest import ROOT, TEST_SECRET, LiveServer
 from tests.js.runner import require, require_chromium, require_node, run_script
-from tests.web_seed import TILES, Api, png, seed
+from tests.web_seed import FAVOURITES, TILES, Api, png, seed
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -60,6 +61,11 @@ def drive(tmp: Path, server: LiveServer, mode: str, seeded: dict[str, Any], toke
     [report] = run_script(
         "web.mjs", str(tmp / "config.json"), env={"CHROMIUM": require_chromium()}, timeout=600
     )
+    # TROVE_WEB_REPORT=DIR keeps each session's whole report, to look at what a step saw.
+    keep = os.environ.get("TROVE_WEB_REPORT")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / f"{mode}.json").write_text(json.dumps(report, indent=2))
     return report
 
 
@@ -127,6 +133,7 @@ def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
     assert live["banner"].endswith("banner.png")
     job = step(session, "jobLive")
     assert "completed" in job["seen"]
+    assert "Run from the browser" in job["notes"]  # the run form's value for input "title"
     nodes = {group.split(" ")[1] for group in job["groups"]}
     assert nodes == {"create", "resize", "grey", "video", "tone", "notes", "poster"}
     assert step(session, "cancel")["status"] == "cancelled"
@@ -135,6 +142,18 @@ def test_job_status_follows_the_run_live(session: dict[str, Any]) -> None:
     assert "Failed at node photo" in failed["error"] and "no image was given" in failed["error"]
     assert step(session, "jobsList")["rows"] >= 3
     assert step(session, "workflows")["rows"][0].startswith("Poster pipeline")
+
+
+def test_a_job_and_a_filtered_gallery_download_as_zips(session: dict[str, Any]) -> None:
+    archive = step(session, "archive")
+    made_by_job = sorted(asset["name"] for asset in session["seed"]["byNode"].values())
+    with zipfile.ZipFile(archive["jobZip"]) as job_zip:
+        assert sorted(job_zip.namelist()) == made_by_job
+        assert all(info.file_size > 0 for info in job_zip.infolist())
+    assert archive["jobName"].endswith(".zip")
+    with zipfile.ZipFile(archive["imagesZip"]) as images_zip:
+        assert sorted(images_zip.namelist()) == sorted(archive["imageCards"])
+    assert 0 < len(archive["imageCards"]) < len(made_by_job)
 
 
 def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:
@@ -150,6 +169,7 @@ def test_each_type_gets_its_viewer(session: dict[str, Any]) -> None:
     json_view = step(session, "json")
     assert '"sampler": {\n    "name": "euler"' in json_view["text"]  # pretty-printed
     assert 'prompt: "a lighthouse at dusk"' in json_view["tree"]
+    assert json_view["byValue"] == {"meta": 'loras=["grain"]', "names": ["params.json"]}
     assert "Hello from Trove" in step(session, "markdown")["html"]
     pdf = step(session, "pdf")
     assert pdf["status"] == 200 and pdf["type"] == "application/pdf"
@@ -165,12 +185,57 @@ def test_lineage_can_be_walked_by_clicking(session: dict[str, Any]) -> None:
     assert set(lineage["derivatives"]) == {names["resize"]["name"], names["video"]["name"]}
 
 
-def test_upload_shows_progress_per_file(session: dict[str, Any]) -> None:
+def test_upload_sends_parts_directly_with_progress_per_file(session: dict[str, Any]) -> None:
     upload = step(session, "upload")
     assert upload["states"] == ["done", "done", "done", "done"]  # one after a retry
     assert upload["offlineError"] == "The upload failed: network error"
-    assert upload["partial"] > 0, "no progress was seen between start and end"
+    assert upload["bigPartial"] > 0, "no progress was seen between start and end"
+    # Direct uploads: the 20 MiB file went as three part PUTs, some at the same time, and
+    # nothing went as a multipart POST to /graphql.
+    assert upload["partsPerUpload"] == [1, 1, 3]
+    assert upload["maxInFlight"] >= 2
+    assert upload["multipartPosts"] == 0
+    # The stored bytes are the chosen files' bytes, with the tags and folder chosen.
+    assert upload["hashesMatch"]
+    stored = {asset["name"]: asset for asset in upload["stored"]}
+    assert set(stored) == {"big-upload.bin", "hello-upload.txt", "pixel-upload.png"}
+    assert stored["big-upload.bin"]["size"] == 20 * 1024 * 1024
+    for asset in stored.values():
+        assert asset["nodeId"] == "uploader" and asset["workflowId"] == "uploads-wf"
+        assert asset["parent"] == {"name": "Renders"}
     assert "Folder\nRenders" in upload["facts"]
+
+
+def test_a_refused_part_is_sent_again_then_the_upload_is_abandoned(
+    session: dict[str, Any],
+) -> None:
+    retry = step(session, "uploadRetry")
+    assert retry["retriedHash"] == [retry["expectedHash"]]
+    assert retry["error"] == (
+        "Part 1 of 1 failed twice (HTTP 503: Storage is busy); the upload was abandoned"
+    )
+    assert retry["aborted"] is True and retry["refusedStored"] == 0
+
+
+def test_cancel_aborts_the_upload(session: dict[str, Any]) -> None:
+    cancel = step(session, "uploadCancel")
+    assert cancel["stateAfterReturn"] == "uploading"  # went on while the gallery was shown
+    assert 0 < cancel["sentBeforeCancel"] < 20 * 1024 * 1024
+    assert cancel["state"] == "cancelled" and cancel["text"].startswith("Cancelled")
+    assert cancel["aborted"] is True
+    assert cancel["stored"] == 0
+
+
+def test_filter_by_tag_and_metadata_and_tag_an_asset(session: dict[str, Any]) -> None:
+    tags = step(session, "tags")
+    favourites = [f"tile-{i:02d}.png" for i in range(1, FAVOURITES + 1)]
+    assert tags["tagged"] == favourites
+    assert "meta=grid.row%3D0" in tags["rowZero"] and "tag=" not in tags["rowZero"]
+    assert tags["bySeed"] == "params.json"
+    assert tags["badFilter"].startswith("Metadata filter: Write key=value")
+    assert tags["before"] == "None"
+    assert tags["afterAdd"] == sorted([*favourites, "tile-06.png"])
+    assert tags["tagsAfterRemove"] == []
 
 
 def test_rename_move_and_delete(session: dict[str, Any]) -> None:
@@ -195,6 +260,7 @@ def test_responsive_and_dark(session: dict[str, Any]) -> None:
         "assetOverflow": 0,
         "foldedFilters": False,
         "shownFilters": True,
+        "others": {"upload": 0, "jobs": 0, "folders": 0, "workflows": 0},
     }
     assert step(session, "dark")["background"] == "rgb(18, 20, 28)"
 
@@ -239,11 +305,51 @@ def test_token_sign_in(tmp_path: Path) -> None:
     assert report["steps"]["prompt"]["title"] == "Sign in to Trove"
     assert report["steps"]["wrongToken"]["error"] == "That token was not accepted."
     signed_in = report["steps"]["signIn"]
-    assert signed_in["who"].startswith("Signed in") and token[:10] in signed_in["who"]
+    assert signed_in["who"] == "Signed in as browser"  # the viewer query's name
+    assert token[:10] in signed_in["title"]
     assert signed_in["count"] == "3 assets"
     assert report["steps"]["reloadKeepsSession"]["who"] == signed_in["who"]
+    signed_out = report["steps"]["signOut"]
+    assert signed_out["stored"] is None and signed_out["title"] == "Assets"
+    assert report["axe"]["signedIn"] == []
+    assert report["steps"]["uploadSignedIn"] == {"state": "done", "count": "4 assets"}
     assert "asked for your token again" in report["steps"]["revokedTokenReturnsToPrompt"]["notice"]
     assert report["axe"]["signIn"] == []
     assert report["pageErrors"] == [] and report["externalRequests"] == []
     # Refusals of missing or wrong tokens are the only errors.
     assert all("status of 401" in error for error in report["consoleErrors"]), report
+
+
+def test_upload_straight_to_an_s3_bucket(tmp_path: Path, seaweedfs: Any, s3_bucket: str) -> None:
+    """With S3 storage the page PUTs the parts to the bucket's presigned URLs: the page's
+    policy allows that origin (connect-src) and the bucket's CORS rules let the page read
+    each part's ETag, as docs/web.md tells operators to set them."""
+    require_node("playwright-core")
+    require_web_build()
+    env = {f"TROVE_{key.upper()}": value for key, value in seaweedfs.connection.items()}
+    server = start_server(tmp_path, TROVE_STORAGE_URL=f"s3://{s3_bucket}/trove", **env)
+    try:
+        seaweedfs.client().put_bucket_cors(
+            Bucket=s3_bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [server.url],
+                        "AllowedMethods": ["PUT"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag"],
+                    }
+                ]
+            },
+        )
+        report = drive(tmp_path, server, "s3upload", {})
+    finally:
+        server.stop()
+    assert report["failures"] == []
+    upload = report["steps"]["s3upload"]
+    assert upload["states"] == ["done", "done"], upload["errors"]
+    assert upload["putOrigins"] == [seaweedfs.endpoint.rstrip("/")]
+    assert upload["partNumbers"] == [1, 1, 2, 3]
+    assert upload["hashesMatch"]
+    assert report["consoleErrors"] == [] and report["pageErrors"] == []
+    assert report["errorResponses"] == [] and report["failedRequests"] == []

@@ -10,6 +10,7 @@ import httpx
 from PIL import Image, ImageDraw
 
 TILES = 60  # more than one page of the gallery (48)
+FAVOURITES = 5  # tiles tagged "favourite"
 WORKFLOW_NAME = "Poster pipeline"
 
 
@@ -134,7 +135,13 @@ def _seed(api: Api) -> dict[str, Any]:
             f"tile-{i:02d}.png",
             png(96, 96, ((i * 37) % 256, (i * 91) % 256, (i * 53) % 256), f"{i:02d}"),
             "image/png",
-            {"nodeId": "tiler", "workflowId": "tiles"},
+            {
+                "nodeId": "tiler",
+                "workflowId": "tiles",
+                # Tiles 1-5 are favourites; rows of ten carry their row in the metadata.
+                "tags": ["favourite"] if i <= FAVOURITES else [],
+                "metadata": {"grid": {"row": (i - 1) // 10}},
+            },
         )
         for i in range(1, TILES + 1)
     ]

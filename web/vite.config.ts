@@ -11,6 +11,8 @@ export default defineConfig(({ command }) => ({
     proxy: {
       "/graphql": { target: "http://127.0.0.1:8000", ws: true },
       "/assets": "http://127.0.0.1:8000",
+      // Direct-upload parts on local storage go to Trove's own signed part URLs.
+      "/uploads": "http://127.0.0.1:8000",
     },
   },
 }));

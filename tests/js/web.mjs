@@ -2,6 +2,7 @@
 // the way a person would, and prints one JSON report: what each step saw, every failure,
 // console error, failed request and axe violation. Usage: node web.mjs CONFIG.json
 // CONFIG: {url, mode: "main" | "token", token?, seed, userDataDir, axe, screenshots?}
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -52,10 +53,12 @@ page.setDefaultTimeout(TIMEOUT);
 // While a step takes the network away on purpose, what that makes fail is expected.
 let offline = false;
 const expected = (text) => offline && text.includes('ERR_INTERNET_DISCONNECTED');
-page.on('console', (m) => m.type() === 'error' && !expected(m.text()) && report.consoleErrors.push(`${m.text()} @ ${page.url()}`));
+// Responses a step makes fail on purpose (page.route), by URL.
+const injected = new Set();
+page.on('console', (m) => m.type() === 'error' && !expected(m.text()) && !injected.has(m.location()?.url) && report.consoleErrors.push(`${m.text()} @ ${page.url()}`));
 page.on('pageerror', (e) => report.pageErrors.push(String(e)));
 page.on('requestfailed', (r) => !expected(r.failure()?.errorText ?? '') && report.failedRequests.push(`${r.failure()?.errorText} ${r.url()}`));
-page.on('response', (r) => r.status() >= 400 && report.errorResponses.push(`${r.status()} ${r.url()}`));
+page.on('response', (r) => r.status() >= 400 && !injected.has(r.url()) && report.errorResponses.push(`${r.status()} ${r.url()}`));
 
 const url = (path) => config.url + path;
 const seed = config.seed;
@@ -108,6 +111,18 @@ async function openAsset(id) {
   await page.locator('.asset-view h1').waitFor();
 }
 
+/** How many distinct parts were PUT for each upload (/uploads/ID/parts/N), fewest first. */
+const partsPerUpload = (paths) => {
+  const counts = new Map();
+  for (const path of new Set(paths)) counts.set(path.split('/')[2], (counts.get(path.split('/')[2]) ?? 0) + 1);
+  return [...counts.values()].sort((a, b) => a - b);
+};
+const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
+const isPart = (r) => r.method() === 'PUT' && /\/uploads\/[^/]+\/parts\/\d+/.test(r.url());
+const throttle = async (cdp, bytesPerSecond) =>
+  cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+const graphql = async (query, variables = {}) => (await (await page.request.post(url('/graphql'), { data: { query, variables } })).json()).data;
+
 if (config.mode === 'token') {
   await step('prompt', async () => {
     await page.goto(url('/'));
@@ -125,18 +140,44 @@ if (config.mode === 'token') {
     await page.getByLabel('API token').fill(config.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.grid .card').first().waitFor();
-    return { who: await page.locator('.signed-in').innerText(), count: await countText() };
+    await page.locator('.signed-in', { hasText: 'Signed in as' }).waitFor();
+    await axe('signedIn');
+    await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot('signed-in');
+    return { who: await page.locator('.signed-in').innerText(), title: await page.locator('.signed-in').getAttribute('title'), count: await countText() };
   });
   await step('reloadKeepsSession', async () => {
     await page.reload();
     await page.locator('.grid .card').first().waitFor();
+    await page.locator('.signed-in', { hasText: 'Signed in as' }).waitFor();
     return { who: await page.locator('.signed-in').innerText() };
+  });
+  await step('signOut', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    const stored = await page.evaluate(() => sessionStorage.getItem('trove.token'));
+    await page.reload();
+    await page.getByLabel('API token').waitFor(); // signed out for good, not until a reload
+    await page.getByLabel('API token').fill(config.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.signed-in', { hasText: 'Signed in as' }).waitFor();
+    return { stored, title: await page.locator('h1').innerText() };
   });
   await step('contentLoads', async () => {
     const img = page.locator('.grid .card img').first();
     await img.waitFor();
     await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].slice(0, 4).every((i) => i.complete && i.naturalWidth > 0));
     return true;
+  });
+  await step('uploadSignedIn', async () => {
+    // createUpload and completeUpload carry the token; the part URLs are signed instead.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upload' }).click();
+    await page.locator('#file-input').setInputFiles([{ name: 'signed-upload.txt', mimeType: 'text/plain', buffer: Buffer.from('mine\n') }]);
+    await page.locator('.upload[data-state="done"], .upload[data-state="failed"]').waitFor();
+    const state = await page.locator('.upload').getAttribute('data-state');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Gallery' }).click();
+    await waitForCount('4 assets');
+    return { state, count: await countText() };
   });
   await step('revokedTokenReturnsToPrompt', async () => {
     // As if the token were revoked: the server now refuses what the app sends.
@@ -147,6 +188,32 @@ if (config.mode === 'token') {
     await page.getByLabel('API token').waitFor();
     await page.unroute('**/graphql');
     return { notice: await page.locator('.notice').innerText() };
+  });
+} else if (config.mode === 's3upload') {
+  await step('s3upload', async () => {
+    // Storage is a bucket: the parts go to its presigned URLs, straight from the page.
+    const puts = [];
+    page.on('request', (r) => r.method() === 'PUT' && puts.push(r.url()));
+    await page.goto(url('/upload'));
+    const files = [
+      { name: 'to-the-bucket.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) },
+      { name: 'small-to-the-bucket.txt', mimeType: 'text/plain', buffer: Buffer.from('a few bytes\n') },
+    ];
+    await page.locator('#file-input').setInputFiles(files);
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('.upload')];
+      return rows.length === 2 && rows.every((r) => r.dataset.state === 'done' || r.dataset.state === 'failed');
+    }, null, { timeout: 120_000 });
+    const states = await page.locator('.upload').evaluateAll((rows) => rows.map((r) => r.dataset.state));
+    const errors = await page.locator('.upload .error').allInnerTexts();
+    const stored = (await graphql('{ assets { nodes { name size sha256 } } }')).assets.nodes;
+    return {
+      states,
+      errors,
+      putOrigins: [...new Set(puts.map((u) => new URL(u).origin))],
+      partNumbers: puts.map((u) => Number(new URL(u).searchParams.get('partNumber'))).sort(),
+      hashesMatch: files.every((f) => stored.find((a) => a.name === f.name)?.sha256 === sha256(f.buffer)),
+    };
   });
 } else {
   await step('gallery', async () => {
@@ -229,6 +296,50 @@ if (config.mode === 'token') {
     return { right, down, columns, opened, position, next, back: page.url() };
   });
 
+  await step('tags', async () => {
+    // Filter by a tag (picked like any other filter; it lands in the URL).
+    await page.goto(url('/'));
+    await page.getByLabel('Tags', { exact: true }).fill('favourite');
+    await page.getByLabel('Tags', { exact: true }).press('Enter');
+    await page.waitForURL(/tag=favourite/);
+    await waitForCount('5 assets');
+    const tagged = (await page.locator('.card-name').allInnerTexts()).sort();
+    // A metadata key/value (dotted keys reach into objects), alone and with the tag.
+    await page.getByLabel('Metadata', { exact: true }).fill('grid.row=0');
+    await page.getByLabel('Metadata', { exact: true }).press('Enter');
+    await page.waitForURL(/meta=grid.row%3D0/);
+    await waitForCount('5 assets');
+    await page.waitForFunction(() => [...document.querySelectorAll('.grid img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot('gallery-tags');
+    await page.getByRole('button', { name: 'Remove tag filter favourite' }).click();
+    await page.waitForURL((u) => !u.search.includes('tag='));
+    await waitForCount('10 assets');
+    const rowZero = page.url();
+    await page.goto(url('/?meta=seed%3D42'));
+    await waitForCount('1 asset');
+    const bySeed = await page.locator('.card-name').first().innerText();
+    await page.goto(url('/?meta=oops'));
+    const badFilter = await page.locator('#meta-error').innerText();
+    // Add a tag on the asset view; the gallery of that tag then has it.
+    await openAsset(seed.tiles[5]);
+    const before = await page.locator('.facts .chips, .facts .muted').first().innerText();
+    await page.getByLabel('New tag').fill('favourite');
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.locator('.facts .chip a', { hasText: 'favourite' }).waitFor();
+    await axe('assetTags');
+    await shot('asset-tags');
+    await page.locator('.facts .chip a', { hasText: 'favourite' }).click();
+    await page.waitForURL(/\/\?tag=favourite$/);
+    await waitForCount('6 assets');
+    const afterAdd = (await page.locator('.card-name').allInnerTexts()).sort();
+    // And remove it again.
+    await openAsset(seed.tiles[5]);
+    await page.getByRole('button', { name: 'Remove tag favourite' }).click();
+    await page.locator('.facts .chip').waitFor({ state: 'detached' });
+    const stored = await page.request.post(url('/graphql'), { data: { query: `{ asset(id: "${seed.tiles[5]}") { tags } }` } });
+    return { tagged, rowZero, bySeed, badFilter, before, afterAdd, tagsAfterRemove: (await stored.json()).data.asset.tags };
+  });
+
   await step('image', async () => {
     await openAsset(seed.byNode.grey.id);
     const img = page.locator('.image-frame img');
@@ -291,7 +402,12 @@ if (config.mode === 'token') {
     const tree = await page.locator('.metadata').innerText();
     await axe('assetJson');
     await shot('asset-json');
-    return { text, tree };
+    // A value in the tree opens the gallery of assets whose metadata holds it there.
+    await page.locator('.metadata a', { hasText: '"grain"' }).click();
+    await page.waitForURL(/meta=/);
+    await waitForCount('1 asset');
+    const byValue = { meta: new URL(page.url()).searchParams.get('meta'), names: await page.locator('.card-name').allInnerTexts() };
+    return { text, tree, byValue };
   });
 
   await step('markdown', async () => {
@@ -368,7 +484,27 @@ if (config.mode === 'token') {
     await axe('job');
     await shot('job', { fullPage: true });
     const groups = await page.locator('.node-group h3').allInnerTexts();
-    return { seen: [...seen], groups, outputs: await page.locator('section').first().innerText() };
+    // The title typed into the run form reached the workflow: its notes carry it.
+    const jobId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    const saved = await page.request.post(url('/graphql'), { data: { query: 'query($id: ID!) { job(id: $id) { assets(nodeId: "notes") { nodes { url } } } }', variables: { id: jobId } } });
+    const notesUrl = (await saved.json()).data?.job?.assets?.nodes?.[0]?.url;
+    const notes = notesUrl ? await (await page.request.get(notesUrl)).text() : null;
+    return { seen: [...seen], groups, notes, outputs: await page.locator('section').first().innerText() };
+  });
+
+  await step('archive', async () => {
+    // "Download them": a job's assets, and a filtered gallery, each as one zip.
+    await page.goto(url('/jobs/poster-1'));
+    await page.locator('.node-group').first().waitFor();
+    const [job] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download this job's assets/ }).click()]);
+    const jobZip = join(config.userDataDir, 'job.zip');
+    await job.saveAs(jobZip);
+    await page.goto(url('/?job=poster-1&type=image%2F'));
+    await page.locator('.grid .card').first().waitFor();
+    const [images] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download these/ }).click()]);
+    const imagesZip = join(config.userDataDir, 'images.zip');
+    await images.saveAs(imagesZip);
+    return { jobZip, imagesZip, jobName: job.suggestedFilename(), imageCards: await page.locator('.card-name').allInnerTexts() };
   });
 
   await step('jobStatusLive', async () => {
@@ -440,17 +576,36 @@ if (config.mode === 'token') {
   await step('upload', async () => {
     await page.goto(url('/upload'));
     await page.getByLabel('Folder').selectOption({ label: 'Renders' });
+    await page.getByLabel('Workflow id').fill('uploads-wf');
+    await page.getByLabel('Job id').fill('uploads-job');
+    await page.getByLabel('Node id').fill('uploader');
+    // What goes over the wire: part PUTs (how many at once), and never a multipart POST.
+    const parts = [];
+    const posts = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const onRequest = (r) => {
+      if (isPart(r)) {
+        parts.push(new URL(r.url()).pathname);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+      } else if (r.method() === 'POST') posts.push(r.headers()['content-type'] ?? '');
+    };
+    const onEnd = (r) => isPart(r) && inFlight--;
+    page.on('request', onRequest);
+    page.on('requestfinished', onEnd);
+    page.on('requestfailed', onEnd);
     const cdp = await context.newCDPSession(page);
-    // Slow uploads down (4 MB/s) so progress can be seen between the start and the end.
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 });
-    const big = Buffer.alloc(6 * 1024 * 1024, 7);
-    await page.locator('#file-input').setInputFiles([
-      { name: 'big-upload.bin', mimeType: 'application/octet-stream', buffer: big },
+    // Slow uploads down (8 MB/s) so progress can be seen between the start and the end.
+    await throttle(cdp, 8 * 1024 * 1024);
+    // 20 MiB of noise: three parts of 8 MiB (the last shorter); any misplaced byte shows in the hash.
+    const files = [
+      { name: 'big-upload.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) },
       { name: 'hello-upload.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from the upload page\n') },
       { name: 'pixel-upload.png', mimeType: 'image/png', buffer: Buffer.from(seed.pngBase64, 'base64') },
-    ]);
+    ];
+    await page.locator('#file-input').setInputFiles(files);
     const partial = [];
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 600; i++) {
       const states = await page.locator('.upload').evaluateAll((rows) =>
         rows.map((r) => ({ name: r.querySelector('.upload-name').textContent, state: r.dataset.state, value: r.querySelector('progress').value, max: r.querySelector('progress').max })),
       );
@@ -458,7 +613,14 @@ if (config.mode === 'token') {
       if (states.length === 3 && states.every((s) => s.state === 'done' || s.state === 'failed')) break;
       await page.waitForTimeout(50);
     }
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await throttle(cdp, -1);
+    page.off('request', onRequest);
+    page.off('requestfinished', onEnd);
+    page.off('requestfailed', onEnd);
+    const stored = (
+      await graphql('{ assets(jobId: "uploads-job", orderBy: NAME_ASC) { nodes { name size sha256 nodeId workflowId parent { name } } } }')
+    ).assets.nodes;
+    const hashesMatch = files.every((f) => stored.find((a) => a.name === f.name)?.sha256 === sha256(f.buffer));
     // Offline, an upload fails with a message and a Retry button that works once back online.
     offline = true;
     await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
@@ -476,7 +638,79 @@ if (config.mode === 'token') {
     await page.locator('.upload-name a', { hasText: 'pixel-upload.png' }).click();
     await page.waitForURL(/\/asset\//);
     const facts = await page.locator('.facts dl').innerText();
-    return { offlineError, states, partial: partial.length, sample: partial.slice(0, 2), count: await page.locator('h1').innerText(), facts };
+    return {
+      offlineError,
+      states,
+      partial: partial.length,
+      bigPartial: partial.filter((s) => s.name === 'big-upload.bin').length,
+      sample: partial.slice(0, 2),
+      facts,
+      stored: stored.map(({ sha256: _, ...rest }) => rest),
+      hashesMatch,
+      // Distinct parts PUT per upload (/uploads/ID/parts/N), fewest first.
+      partsPerUpload: partsPerUpload(parts),
+      maxInFlight,
+      multipartPosts: posts.filter((t) => t.startsWith('multipart/')).length,
+    };
+  });
+
+  await step('uploadRetry', async () => {
+    await page.goto(url('/upload'));
+    // Storage refuses one PUT: the part goes again and the file arrives whole.
+    let refused = 0;
+    await page.route('**/uploads/*/parts/*', (route) => {
+      if (refused++ > 0) return route.continue();
+      injected.add(route.request().url());
+      return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'Storage is busy', code: 'UNAVAILABLE' }) });
+    });
+    const once = Buffer.from('sent twice, stored once\n');
+    await page.locator('#file-input').setInputFiles([{ name: 'retried-upload.txt', mimeType: 'text/plain', buffer: once }]);
+    await page.locator('.upload[data-state="done"]', { hasText: 'retried-upload.txt' }).waitFor();
+    await page.unroute('**/uploads/*/parts/*');
+    const retried = (await graphql('{ assets(search: "retried-upload") { nodes { sha256 } } }')).assets.nodes;
+    // Storage keeps refusing: after the second try the upload is abandoned with a message.
+    await page.route('**/uploads/*/parts/*', (route) => {
+      injected.add(route.request().url());
+      return route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'Storage is busy', code: 'UNAVAILABLE' }) });
+    });
+    const aborted = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('abortUpload'));
+    await page.locator('#file-input').setInputFiles([{ name: 'refused-upload.txt', mimeType: 'text/plain', buffer: Buffer.from('never stored') }]);
+    const row = page.locator('.upload[data-state="failed"]', { hasText: 'refused-upload.txt' });
+    await row.waitFor();
+    const abortAnswer = await (await aborted).json();
+    await page.unroute('**/uploads/*/parts/*');
+    const refusedStored = (await graphql('{ assets(search: "refused-upload") { totalCount } }')).assets.totalCount;
+    return {
+      refused,
+      retriedHash: retried.map((a) => a.sha256),
+      expectedHash: sha256(once),
+      error: await row.locator('.error').innerText(),
+      aborted: abortAnswer.data?.abortUpload,
+      refusedStored,
+    };
+  });
+
+  await step('uploadCancel', async () => {
+    await page.goto(url('/upload'));
+    const cdp = await context.newCDPSession(page);
+    await throttle(cdp, 1024 * 1024);
+    const aborted = page.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('abortUpload'));
+    await page.locator('#file-input').setInputFiles([{ name: 'cancelled-upload.bin', mimeType: 'application/octet-stream', buffer: randomBytes(20 * 1024 * 1024) }]);
+    const row = page.locator('.upload', { hasText: 'cancelled-upload.bin' });
+    await page.waitForFunction(() => [...document.querySelectorAll('.upload')].some((r) => r.textContent.includes('cancelled-upload.bin') && r.querySelector('progress').value > 0));
+    // Leaving the page does not stop the upload; coming back shows it, still going.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Gallery' }).click();
+    await page.locator('.grid .card').first().waitFor();
+    await nav.getByRole('link', { name: 'Upload' }).click();
+    const stateAfterReturn = await row.getAttribute('data-state');
+    const sentBeforeCancel = await row.locator('progress').evaluate((p) => p.value);
+    await page.getByRole('button', { name: 'Cancel cancelled-upload.bin' }).click();
+    await page.locator('.upload[data-state="cancelled"]', { hasText: 'cancelled-upload.bin' }).waitFor();
+    const abortAnswer = await (await aborted).json();
+    await throttle(cdp, -1);
+    const stored = (await graphql('{ assets(search: "cancelled-upload") { totalCount } }')).assets.totalCount;
+    return { stateAfterReturn, sentBeforeCancel, state: await row.getAttribute('data-state'), text: await row.locator('.upload-state').innerText(), aborted: abortAnswer.data?.abortUpload, stored };
   });
 
   await step('renameAndMove', async () => {
@@ -558,8 +792,14 @@ if (config.mode === 'token') {
     const shownFilters = await page.getByLabel('Node', { exact: true }).isVisible();
     await openAsset(seed.byNode.create.id);
     const assetOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const others = {};
+    for (const path of ['/upload', '/jobs', '/folders', `/workflows/${seed.workflow}`]) {
+      await page.goto(url(path));
+      await page.locator('main h1').waitFor();
+      others[path.split('/')[1]] = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    }
     await page.setViewportSize({ width: 1280, height: 860 });
-    return { overflow, assetOverflow, foldedFilters, shownFilters };
+    return { overflow, assetOverflow, foldedFilters, shownFilters, others };
   });
 }
 

@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { CardFieldsFragment, JobStatus } from "./gql/graphql";
 import { bytes, typeLabel, when } from "./format";
 import { Link } from "./router";
-import { useQuery } from "@urql/preact";
-import { WorkflowNamesQuery } from "./ops";
+import { useClient, useQuery } from "@urql/preact";
+import type { AssetFilter } from "./gql/graphql";
+import { ArchiveUrlQuery, WorkflowNamesQuery } from "./ops";
 
 export function AssetCard({ asset, fresh = false }: { asset: CardFieldsFragment; fresh?: boolean }) {
   const href = asset.contentType === "folder" ? `/?folder=${encodeURIComponent(asset.id)}` : `/asset/${encodeURIComponent(asset.id)}`;
@@ -120,12 +121,15 @@ export function gridKeys(event: KeyboardEvent): void {
 export function CommitInput({
   value,
   onCommit,
+  clearOnCommit = false,
   ...props
-}: { value: string; onCommit: (value: string) => void } & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "value" | "onInput" | "onChange">) {
+}: { value: string; onCommit: (value: string) => void; clearOnCommit?: boolean } & Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "value" | "onInput" | "onChange">) {
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
   const commit = () => {
     if (text.trim() !== value) onCommit(text.trim());
+    // A field that adds to a list (tags) empties for the next entry.
+    if (clearOnCommit) setText("");
   };
   return (
     <input
@@ -169,4 +173,38 @@ export function browsing(): Browsing | null {
   } catch {
     return null;
   }
+}
+
+/** Every asset matching a filter as one zip (assetArchiveUrl: a signed link, streamed). */
+export function DownloadAll({ filter, label = "Download all" }: { filter: AssetFilter; label?: string }) {
+  const client = useClient();
+  const [state, setState] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  return (
+    <span class="download-all">
+      <button
+        type="button"
+        disabled={state.busy}
+        onClick={async () => {
+          setState({ busy: true });
+          const result = await client.query(ArchiveUrlQuery, { filter }, { requestPolicy: "network-only" }).toPromise();
+          const url = result.data?.assetArchiveUrl;
+          if (!url) return setState({ busy: false, error: result.error?.graphQLErrors[0]?.message ?? "The archive could not be made" });
+          // The link answers with an attachment: the page stays where it is.
+          const link = document.createElement("a");
+          link.href = url;
+          link.download = "";
+          link.click();
+          setState({ busy: false });
+        }}
+      >
+        {label} <span class="muted">(.zip)</span>
+      </button>
+      {state.error && (
+        <span class="error" role="alert">
+          {" "}
+          {state.error}
+        </span>
+      )}
+    </span>
+  );
 }

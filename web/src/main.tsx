@@ -1,9 +1,10 @@
 import "./styles.css";
 import { render } from "preact";
-import { Provider } from "@urql/preact";
+import { Provider, useQuery } from "@urql/preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { checkToken, storedToken, storeToken } from "./auth";
 import { makeClient } from "./client";
+import { ViewerQuery } from "./ops";
 import { Link, match, usePlace } from "./router";
 import { ThemeToggle } from "./theme";
 import { Gallery } from "./pages/Gallery";
@@ -55,6 +56,23 @@ const NAV = [
   ["/upload", "Upload"],
 ] as const;
 
+/** Who the token belongs to (the `viewer` query); the token's start tells tokens apart. */
+function SignedIn({ token }: { token: string }) {
+  const [viewer] = useQuery({ query: ViewerQuery });
+  const name = viewer.data?.viewer.name;
+  return (
+    <span class="signed-in" title={`Signed in with the API token ${token.slice(0, 10)}…`}>
+      {name ? (
+        <>
+          Signed in as <strong>{name}</strong>
+        </>
+      ) : (
+        "Signed in"
+      )}
+    </span>
+  );
+}
+
 function Header({ token, signOut }: { token: string | null; signOut: (() => void) | null }) {
   const { path } = usePlace();
   const section = (href: string) =>
@@ -76,11 +94,7 @@ function Header({ token, signOut }: { token: string | null; signOut: (() => void
         ))}
       </nav>
       <div class="who">
-        {token && (
-          <span class="signed-in" title="Signed in with an API token">
-            Signed in · <code>{token.slice(0, 10)}…</code>
-          </span>
-        )}
+        {token && <SignedIn token={token} />}
         {signOut && (
           <button type="button" class="link" onClick={signOut}>
             Sign out

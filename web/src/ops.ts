@@ -13,6 +13,7 @@ export const CardFields = graphql(`
     workflowId
     thumbnailUrl
     url
+    tags
   }
 `);
 
@@ -26,6 +27,8 @@ export const GalleryQuery = graphql(`
     $search: String
     $createdAfter: DateTime
     $createdBefore: DateTime
+    $tags: [String!]
+    $metadata: JSON
     $orderBy: AssetOrder
     $first: Int
     $after: String
@@ -39,6 +42,8 @@ export const GalleryQuery = graphql(`
       search: $search
       createdAfter: $createdAfter
       createdBefore: $createdBefore
+      tags: $tags
+      metadata: $metadata
       orderBy: $orderBy
       first: $first
       after: $after
@@ -81,6 +86,7 @@ export const AssetCreatedSubscription = graphql(`
     assetCreated(nodeId: $nodeId, jobId: $jobId, workflowId: $workflowId) {
       ...CardFields
       parentId
+      metadata
     }
   }
 `);
@@ -92,6 +98,7 @@ export const AssetQuery = graphql(`
       sha256
       updatedAt
       metadata
+      tags
       parentId
       parent {
         id
@@ -169,14 +176,65 @@ export const CreateFolderMutation = graphql(`
   }
 `);
 
-export const UploadMutation = graphql(`
-  mutation UploadAsset($input: CreateAssetInput!) {
-    createAsset(input: $input) {
+export const CreateUploadMutation = graphql(`
+  mutation CreateUpload($input: CreateUploadInput!) {
+    createUpload(input: $input) {
+      id
+      partSize
+      parts {
+        partNumber
+        url
+        headers
+      }
+    }
+  }
+`);
+
+export const CompleteUploadMutation = graphql(`
+  mutation CompleteUpload($id: ID!, $parts: [CompletedPartInput!]!) {
+    completeUpload(id: $id, parts: $parts) {
       id
       name
       contentType
       size
+      sha256
     }
+  }
+`);
+
+export const AbortUploadMutation = graphql(`
+  mutation AbortUpload($id: ID!) {
+    abortUpload(id: $id)
+  }
+`);
+
+export const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      id
+      name
+    }
+  }
+`);
+
+export const TagChoicesQuery = graphql(`
+  query TagChoices($prefix: String) {
+    assetTags(prefix: $prefix, first: 50) {
+      tag
+      count
+    }
+  }
+`);
+
+export const TagAssetMutation = graphql(`
+  mutation TagAsset($id: ID!, $tags: [String!]!) {
+    tagAssets(filter: { ids: [$id] }, tags: $tags)
+  }
+`);
+
+export const UntagAssetMutation = graphql(`
+  mutation UntagAsset($id: ID!, $tags: [String!]!) {
+    untagAssets(filter: { ids: [$id] }, tags: $tags)
   }
 `);
 
@@ -299,5 +357,11 @@ export const WorkflowNamesQuery = graphql(`
         name
       }
     }
+  }
+`);
+
+export const ArchiveUrlQuery = graphql(`
+  query ArchiveUrl($filter: AssetFilter!) {
+    assetArchiveUrl(filter: $filter)
   }
 `);

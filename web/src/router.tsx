@@ -60,9 +60,14 @@ export function Link({ href, onClick, ...props }: LinkProps) {
   );
 }
 
-export function withQuery(path: string, values: Record<string, string | null | undefined>): string {
+/** A path with a query: empty values left out, a list as the key repeated (`tag=a&tag=b`). */
+export function withQuery(path: string, values: Record<string, string | readonly string[] | null | undefined>): string {
   const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(values)) if (value) query.set(key, value);
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value === "string") {
+      if (value) query.set(key, value);
+    } else for (const item of value ?? []) query.append(key, item);
+  }
   const text = query.toString();
   return text ? `${path}?${text}` : path;
 }

@@ -1,21 +1,22 @@
 import { useMutation, useQuery } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
 import { Dialog, ErrorMessage, StatusBadge, browsing, useWorkflowNames } from "../components";
+import { metadataFilterFor } from "../filters";
 import { bytes, typeLabel, when } from "../format";
 import type { CardFieldsFragment } from "../gql/graphql";
-import { AssetQuery, DeleteAssetMutation, FoldersQuery, UpdateAssetMutation } from "../ops";
+import { AssetQuery, DeleteAssetMutation, FoldersQuery, TagAssetMutation, TagChoicesQuery, UntagAssetMutation, UpdateAssetMutation } from "../ops";
 import { Link, navigate, withQuery } from "../router";
 import { Preview } from "./Preview";
 
-function MetadataTree({ value, label }: { value: unknown; label?: string }) {
+function MetadataTree({ value, label, path = [] }: { value: unknown; label?: string; path?: (string | number)[] }) {
   if (value !== null && typeof value === "object") {
-    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
     const summary = Array.isArray(value) ? `[${value.length}]` : `{${entries.length}}`;
     const body = (
       <ul class="tree">
         {entries.map(([k, v]) => (
           <li key={k}>
-            <MetadataTree value={v} label={k} />
+            <MetadataTree value={v} label={String(k)} path={[...path, k]} />
           </li>
         ))}
       </ul>
@@ -30,10 +31,19 @@ function MetadataTree({ value, label }: { value: unknown; label?: string }) {
       </details>
     );
   }
+  const text = JSON.stringify(value);
+  const kind = `tree-value tree-${value === null ? "null" : typeof value}`;
   return (
     <span>
       {label !== undefined && <span class="tree-key">{label}: </span>}
-      <span class={`tree-value tree-${value === null ? "null" : typeof value}`}>{JSON.stringify(value)}</span>
+      {path.length ? (
+        // Each value opens the gallery of assets whose metadata has it at the same place.
+        <Link class={kind} href={withQuery("/", { meta: metadataFilterFor(path, value) })} title="Show the assets with this value">
+          {text}
+        </Link>
+      ) : (
+        <span class={kind}>{text}</span>
+      )}
     </span>
   );
 }
@@ -80,6 +90,61 @@ function Lineage({ asset, parents, children, more }: { asset: CardFieldsFragment
         {more > 0 && <p class="muted">and {more} more</p>}
       </div>
     </div>
+  );
+}
+
+/** The asset's tags, each a link to the gallery of assets carrying it; add and remove them. */
+function Tags({ id, tags }: { id: string; tags: readonly string[] }) {
+  const [text, setText] = useState("");
+  const [added, tag] = useMutation(TagAssetMutation);
+  const [removed, untag] = useMutation(UntagAssetMutation);
+  const [choices] = useQuery({ query: TagChoicesQuery, variables: { prefix: null } });
+  // Both return a count, not the asset: refetch what shows assets.
+  const refresh = { additionalTypenames: ["Asset"] };
+  const error = added.error ?? removed.error;
+  return (
+    <>
+      {tags.length ? (
+        <ul class="chips" aria-label="Tags">
+          {tags.map((t) => (
+            <li key={t} class="chip">
+              <Link href={withQuery("/", { tag: [t] })}>{t}</Link>
+              <button type="button" class="chip-remove" aria-label={`Remove tag ${t}`} disabled={removed.fetching} onClick={() => untag({ id, tags: [t] }, refresh)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">None</p>
+      )}
+      <form
+        class="tag-form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const value = text.trim();
+          if (!value) return;
+          const result = await tag({ id, tags: [value] }, refresh);
+          if (!result.error) setText("");
+        }}
+      >
+        <label for="tag-input" class="visually-hidden">
+          New tag
+        </label>
+        <input id="tag-input" list="asset-tag-choices" value={text} placeholder="Add a tag" maxLength={64} onInput={(e) => setText(e.currentTarget.value)} />
+        <datalist id="asset-tag-choices">
+          {(choices.data?.assetTags ?? [])
+            .filter((c) => !tags.includes(c.tag))
+            .map((c) => (
+              <option key={c.tag} value={c.tag} />
+            ))}
+        </datalist>
+        <button type="submit" disabled={added.fetching || !text.trim()}>
+          Add tag
+        </button>
+      </form>
+      {error && <ErrorMessage error={error} />}
+    </>
   );
 }
 
@@ -294,6 +359,8 @@ export function AssetView({ id }: { id: string }) {
               </>
             ))}
           </dl>
+          <h2>Tags</h2>
+          <Tags id={asset.id} tags={asset.tags} />
           <h2>Metadata</h2>
           {asset.metadata == null ? <p class="muted">None</p> : <div class="metadata"><MetadataTree value={asset.metadata} /></div>}
         </aside>

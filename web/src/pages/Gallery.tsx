@@ -1,13 +1,15 @@
 import { useQuery, useSubscription } from "@urql/preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { AssetCard, CommitInput, ErrorMessage, Sentinel, gridKeys, useWorkflowNames } from "../components";
-import type { AssetOrder, CardFieldsFragment } from "../gql/graphql";
-import { AssetCreatedSubscription, FilterChoicesQuery, FolderQuery, GalleryQuery } from "../ops";
+import { AssetCard, CommitInput, DownloadAll, ErrorMessage, Sentinel, gridKeys, useWorkflowNames } from "../components";
+import type { AssetFilter, AssetOrder, CardFieldsFragment } from "../gql/graphql";
+import { contains, hasTags, parseMetadata } from "../filters";
+import { AssetCreatedSubscription, FilterChoicesQuery, FolderQuery, GalleryQuery, TagChoicesQuery } from "../ops";
 import { Link, navigate, withQuery } from "../router";
 
 const PAGE_SIZE = 48;
-const FILTER_KEYS = ["q", "type", "workflow", "job", "node", "from", "to", "sort", "folder"] as const;
-type Filters = Record<(typeof FILTER_KEYS)[number], string>;
+const FILTER_KEYS = ["q", "type", "workflow", "job", "node", "meta", "from", "to", "sort", "folder"] as const;
+// `tag` may repeat in the URL (assets carrying every one): tags are free text, commas too.
+type Filters = Record<(typeof FILTER_KEYS)[number], string> & { tag: string[] };
 
 const SORTS: [AssetOrder, string][] = [
   ["CREATED_AT_DESC", "Newest first"],
@@ -27,7 +29,7 @@ const TYPE_GROUPS: [string, string][] = [
 ];
 
 function readFilters(query: URLSearchParams): Filters {
-  return Object.fromEntries(FILTER_KEYS.map((k) => [k, query.get(k) ?? ""])) as Filters;
+  return { ...(Object.fromEntries(FILTER_KEYS.map((k) => [k, query.get(k) ?? ""])) as Record<(typeof FILTER_KEYS)[number], string>), tag: query.getAll("tag") };
 }
 
 /** A date input's day as the start of that day, local time, in ISO form. */
@@ -49,13 +51,23 @@ function variables(filters: Filters) {
     parentId: filters.folder || null,
     createdAfter: dayStart(filters.from),
     createdBefore: dayStart(filters.to, 1),
+    tags: filters.tag.length ? filters.tag : null,
+    metadata: parseMetadata(filters.meta).value,
     orderBy: (filters.sort || "CREATED_AT_DESC") as AssetOrder,
   };
 }
 
+/** The assets the grid shows, as the archive's filter. */
+function archiveFilter(filters: Filters): AssetFilter {
+  const { orderBy: _, ...filter } = variables(filters);
+  return filter;
+}
+
 /** Whether an asset the server just announced belongs in this view (filters it does not apply). */
-function matches(asset: CardFieldsFragment & { parentId?: string | null }, filters: Filters): boolean {
+function matches(asset: CardFieldsFragment & { parentId?: string | null; metadata?: unknown }, filters: Filters): boolean {
   const vars = variables(filters);
+  if (vars.tags && !hasTags(asset.tags, vars.tags)) return false;
+  if (vars.metadata && !contains(asset.metadata, vars.metadata)) return false;
   if (vars.search && !asset.name.toLowerCase().includes(vars.search.toLowerCase())) return false;
   if (vars.contentType) {
     const ok = vars.contentType.endsWith("/") ? asset.contentType.startsWith(vars.contentType) : asset.contentType === vars.contentType;
@@ -145,6 +157,8 @@ export function Gallery({ query }: { query: URLSearchParams }) {
   }, [search]);
 
   const [choices] = useQuery({ query: FilterChoicesQuery });
+  const [tagChoices] = useQuery({ query: TagChoicesQuery, variables: { prefix: null } });
+  const metadataFilter = parseMetadata(filters.meta);
   const workflowNames = useWorkflowNames();
   useSubscription(
     { query: AssetCreatedSubscription, variables: { nodeId: filters.node || null, jobId: filters.job || null, workflowId: filters.workflow || null } },
@@ -167,7 +181,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
 
   const hide = useMemo(() => new Set(arrivals.assets.map((a) => a.id)), [arrivals.assets]);
   const total = info ? info.totalCount + arrivals.assets.length : null;
-  const activeCount = FILTER_KEYS.filter((k) => k !== "sort" && k !== "folder" && filters[k]).length;
+  const activeCount = FILTER_KEYS.filter((k) => k !== "sort" && k !== "folder" && filters[k]).length + filters.tag.length;
   const active = activeCount > 0 || !!filters.folder;
   const keys = (group: readonly { key?: string | null }[] | undefined) => (group ?? []).map((g) => g.key).filter((k): k is string => !!k);
 
@@ -178,6 +192,7 @@ export function Gallery({ query }: { query: URLSearchParams }) {
         <p class="count" aria-live="polite">
           {total === null ? "" : `${total.toLocaleString()} ${total === 1 ? "asset" : "assets"}`}
         </p>
+        {!!total && <DownloadAll filter={archiveFilter(filters)} label={active ? "Download these" : "Download all"} />}
       </div>
       <button
         type="button"
@@ -235,6 +250,35 @@ export function Gallery({ query }: { query: URLSearchParams }) {
           </div>
         ))}
         <div class="field">
+          <label for="field-tag">Tags</label>
+          <CommitInput
+            id="field-tag"
+            list="tag-choices"
+            value=""
+            clearOnCommit
+            placeholder={filters.tag.length ? "And…" : "Any"}
+            aria-describedby={filters.tag.length ? "chosen-tags" : undefined}
+            onCommit={(value) => value && !hasTags(filters.tag, [value]) && update({ tag: [...filters.tag, value] })}
+          />
+          <datalist id="tag-choices">
+            {(tagChoices.data?.assetTags ?? []).map((t) => (
+              <option key={t.tag} value={t.tag} label={`${t.count}`} />
+            ))}
+          </datalist>
+        </div>
+        <div class="field">
+          <label for="field-meta">Metadata</label>
+          <CommitInput
+            id="field-meta"
+            value={filters.meta}
+            placeholder="key=value"
+            title='key=value pairs (dotted keys nest, e.g. sampler.name=euler) or a JSON object'
+            aria-invalid={metadataFilter.error ? true : undefined}
+            aria-describedby={metadataFilter.error ? "meta-error" : undefined}
+            onCommit={(value) => update({ meta: value })}
+          />
+        </div>
+        <div class="field">
           <label for="field-from">From</label>
           <input id="field-from" type="date" value={filters.from} onChange={(e) => update({ from: e.currentTarget.value })} />
         </div>
@@ -258,6 +302,23 @@ export function Gallery({ query }: { query: URLSearchParams }) {
           </button>
         )}
       </form>
+      {metadataFilter.error && (
+        <p id="meta-error" class="error" role="alert">
+          Metadata filter: {metadataFilter.error}. Write key=value pairs split by commas, or a JSON object.
+        </p>
+      )}
+      {filters.tag.length > 0 && (
+        <ul id="chosen-tags" class="chips" aria-label="Tags filtered by">
+          {filters.tag.map((tag) => (
+            <li key={tag} class="chip">
+              <span>{tag}</span>
+              <button type="button" class="chip-remove" aria-label={`Remove tag filter ${tag}`} onClick={() => update({ tag: filters.tag.filter((t) => t !== tag) })}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {filters.folder && <FolderHeading id={filters.folder} onClear={() => update({ folder: "" })} />}
       {arrivals.unseen > 0 && (
         <p class="notice" role="status">

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useSubscription } from "@urql/preact";
 import { useEffect, useState } from "preact/hooks";
-import { AssetCard, ErrorMessage, StatusBadge, gridKeys, useWorkflowNames } from "../components";
+import { AssetCard, DownloadAll, ErrorMessage, StatusBadge, gridKeys, useWorkflowNames } from "../components";
 import { when } from "../format";
 import type { CardFieldsFragment, JobFieldsFragment, JobStatus } from "../gql/graphql";
 import { AssetCreatedSubscription, CancelJobMutation, JobQuery, JobsQuery, JobUpdatedSubscription } from "../ops";
@@ -248,6 +248,7 @@ export function JobView({ id }: { id: string }) {
             open in gallery
           </Link>
         </h2>
+        {assets.length > 0 && <DownloadAll filter={{ jobId: job.id }} label="Download this job's assets" />}
         {loaded.assets.totalCount > loaded.assets.nodes.length && (
           <p class="notice">
             Showing {loaded.assets.nodes.length} of {loaded.assets.totalCount}: the gallery shows them all.

@@ -1,74 +1,26 @@
-import { useQuery } from "@urql/preact";
+import { useClient, useQuery } from "@urql/preact";
 import { useRef, useState } from "preact/hooks";
-import { storedToken } from "../auth";
 import { bytes } from "../format";
 import { FoldersQuery } from "../ops";
 import { Link } from "../router";
-import { UploadError, uploadFile, type UploadResult } from "../upload";
-
-interface Item {
-  key: number;
-  file: File;
-  loaded: number;
-  state: "waiting" | "uploading" | "done" | "failed";
-  error?: string;
-  asset?: UploadResult;
-}
-
-const PARALLEL = 3;
-let nextKey = 0;
+import { addUploads, cancelUpload, retryUpload, useUploads } from "../uploads";
 
 export function Upload() {
-  const [items, setItems] = useState<Item[]>([]);
+  const items = useUploads();
   const [dragging, setDragging] = useState(false);
   const [tags, setTags] = useState({ parentId: "", nodeId: "", jobId: "", workflowId: "" });
   const [folders] = useQuery({ query: FoldersQuery });
   const input = useRef<HTMLInputElement>(null);
-  const queue = useRef<Item[]>([]);
-  const running = useRef(0);
-
-  const patch = (key: number, change: Partial<Item>) => setItems((list) => list.map((i) => (i.key === key ? { ...i, ...change } : i)));
-
-  function pump(settings: typeof tags) {
-    while (running.current < PARALLEL && queue.current.length) {
-      const item = queue.current.shift()!;
-      running.current++;
-      patch(item.key, { state: "uploading" });
-      uploadFile(
-        item.file,
-        {
-          parentId: settings.parentId || null,
-          nodeId: settings.nodeId.trim() || null,
-          jobId: settings.jobId.trim() || null,
-          workflowId: settings.workflowId.trim() || null,
-        },
-        storedToken(),
-        (loaded) => patch(item.key, { loaded }),
-      )
-        .then((asset) => patch(item.key, { state: "done", loaded: item.file.size, asset }))
-        .catch((error: UploadError) => {
-          patch(item.key, { state: "failed", error: error.message });
-          if (error.status === 401) location.reload();
-        })
-        .finally(() => {
-          running.current--;
-          pump(settings);
-        });
-    }
-  }
+  const client = useClient();
 
   function add(files: FileList | File[] | null) {
     if (!files || !files.length) return;
-    const added = [...files].map((file): Item => ({ key: nextKey++, file, loaded: 0, state: "waiting" }));
-    setItems((list) => [...added, ...list]);
-    queue.current.push(...added);
-    pump(tags);
-  }
-
-  function retry(item: Item) {
-    patch(item.key, { state: "waiting", loaded: 0, error: undefined });
-    queue.current.push(item);
-    pump(tags);
+    addUploads(client, [...files], {
+      parentId: tags.parentId || null,
+      nodeId: tags.nodeId.trim() || null,
+      jobId: tags.jobId.trim() || null,
+      workflowId: tags.workflowId.trim() || null,
+    });
   }
 
   const done = items.filter((i) => i.state === "done").length;
@@ -150,10 +102,18 @@ export function Upload() {
                 {item.state === "uploading" && `${bytes(item.loaded)} of ${bytes(item.file.size)}`}
                 {item.state === "waiting" && "Waiting"}
                 {item.state === "done" && "Done"}
-                {item.state === "failed" && (
+                {(item.state === "uploading" || item.state === "waiting") && (
                   <>
-                    <span class="error">{item.error}</span>{" "}
-                    <button type="button" class="link" onClick={() => retry(item)} aria-label={`Retry ${item.file.name}`}>
+                    {" "}
+                    <button type="button" class="link" onClick={() => cancelUpload(item)} aria-label={`Cancel ${item.file.name}`}>
+                      Cancel
+                    </button>
+                  </>
+                )}
+                {(item.state === "failed" || item.state === "cancelled") && (
+                  <>
+                    <span class={item.state === "failed" ? "error" : "muted"}>{item.state === "failed" ? item.error : "Cancelled"}</span>{" "}
+                    <button type="button" class="link" onClick={() => retryUpload(client, item)} aria-label={`Retry ${item.file.name}`}>
                       Retry
                     </button>
                   </>
