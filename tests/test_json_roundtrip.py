@@ -6,6 +6,7 @@ and a string that is not JSON text ("hello") was an internal error."""
 
 import json
 import math
+import uuid
 from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
@@ -41,6 +42,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 ASSET = "query($id: ID!) { asset(id: $id) { metadata } }"
+LIST = "query($job: String) { assets(jobId: $job, first: 5) { nodes { metadata } } }"
 UPDATE = "mutation($id: ID!, $m: JSON) { updateAsset(id: $id, input: {metadata: $m}) { metadata } }"
 
 
@@ -78,12 +80,16 @@ def same_json(got: Any, sent: Any) -> bool:
 @example(metadata='"q"')
 @given(metadata=VALUES)
 async def test_asset_metadata_round_trips(client: TroveClient, metadata: Any) -> None:
-    body = await client.upload(b"x", selection="id metadata", metadata=metadata)
+    job = uuid.uuid4().hex
+    body = await client.upload(b"x", selection="id metadata", metadata=metadata, jobId=job)
     assert "errors" not in body, body
     created = body["data"]["createAsset"]
     assert same_json(created["metadata"], metadata), (created["metadata"], metadata)
     read = (await client.data(ASSET, {"id": created["id"]}))["asset"]["metadata"]
     assert same_json(read, metadata), (read, metadata)
+    # List pages read rows through services/records.py rather than the model.
+    listed = (await client.data(LIST, {"job": job}))["assets"]["nodes"]
+    assert len(listed) == 1 and same_json(listed[0]["metadata"], metadata), (listed, metadata)
 
     # Replaced, by a value of another shape and back.
     other = {"wrapped": metadata}
