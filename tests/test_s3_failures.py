@@ -18,11 +18,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from models import DirectUpload
 from storage.base import StorageError, StorageFull, StorageMisconfigured
 from storage.s3 import translate_error
 from tests.conftest import TroveClient, _in_ci, free_port
 from tests.s3server import SeaweedFS
 from tests.test_content import PAYLOAD, path_of, upload
+from tests.test_direct_uploads import COMPLETE as COMPLETE_UPLOAD
+from tests.test_direct_uploads import CREATE as CREATE_UPLOAD
+from tests.test_direct_uploads import put_parts
 
 # Short, so that a hung store is answered within seconds (three attempts of one second).
 TIMEOUT = {"s3_timeout_seconds": 1.0}
@@ -130,6 +134,11 @@ async def test_a_hung_then_stopped_store_answers_503_and_loses_nothing(
         ]
         await upload(client, b"in the folder", filename="inner.txt", parentId=folder["id"])
         blobs_before = keys(seaweedfs, bucket, "trove/blobs/")
+        # A direct upload whose part reached the bucket, to be completed once it is gone.
+        direct = (await client.data(CREATE_UPLOAD, {"input": {"name": "d.bin", "size": 10}}))[
+            "createUpload"
+        ]
+        parts = await put_parts(client, direct, b"0123456789")
         assert seaweedfs.process is not None
 
         # Hung: the process takes connections but never answers.
@@ -170,6 +179,11 @@ async def test_a_hung_then_stopped_store_answers_503_and_loses_nothing(
         assert_unavailable(response, "could not be reached")
         started = await client.graphql(START_UPLOAD, {"input": {"name": "d.bin", "size": 10}})
         assert started["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", started
+        completed = await client.graphql(COMPLETE_UPLOAD, {"id": direct["id"], "parts": parts})
+        [error] = completed["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", completed
+        # Not "the parts could not be joined": the upload stays open for another try.
+        assert await DirectUpload.filter(id=direct["id"]).exists()
         # Every row is still there; the delete that failed deleted nothing.
         assert (await client.data(COUNT))["assets"]["totalCount"] == 3
 
@@ -198,8 +212,6 @@ async def test_nothing_listening_answers_503_on_every_surface(
         assert started["errors"][0]["message"].startswith("Storage is unavailable: ")
         # Neither asset rows nor open uploads were recorded.
         assert (await client.data(COUNT))["assets"]["totalCount"] == 0
-        from models import DirectUpload
-
         assert await DirectUpload.all().count() == 0
 
 
