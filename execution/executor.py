@@ -126,7 +126,9 @@ class Executor:
         job, jobs = running.job, self.services.jobs
         try:
             graph: Graph = parse_graph(job.graph, self.registry)
-            await jobs.mark_running(job)
+            if not await jobs.mark_running(job):
+                running.finishing = True
+                return
             runner = WorkflowRunner(
                 graph=graph,
                 context=ProcessingContext(

@@ -126,6 +126,8 @@ class QueueExecutor:
 
     async def _defer(self, job: Job) -> None:
         try:
+            if job.attempts > 1:
+                await self._release_lost_runs(job.id)
             await self.queue.configure_task(TASK_NAME, lock=job.id, queue=QUEUE_NAME).defer_async(
                 job_id=job.id
             )
@@ -133,6 +135,16 @@ class QueueExecutor:
             logger.exception("job %s could not be queued", job.id)
             await self.services.jobs.finish(
                 job, JobStatus.FAILED, error=f"The job could not be queued: {error}"
+            )
+
+    async def _release_lost_runs(self, job_id: str) -> None:
+        """A run whose worker was lost stays `doing` in procrastinate, holding the job's
+        lock: without this the next run of the same job would never be fetched."""
+        manager = self.queue.job_manager
+        for entry in await manager.list_jobs_async(lock=job_id, status="doing"):
+            assert entry.id is not None
+            await manager.finish_job_by_id_async(
+                entry.id, status=procrastinate.jobs.Status.FAILED, delete_job=False
             )
 
     def running_ids(self) -> list[str]:

@@ -5,12 +5,13 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.ids import new_id
+from models.json_value import JSONValueField, KeepsJSONValues
 from models.user import User
 
 FOLDER_CONTENT_TYPE = "folder"
 
 
-class Asset(Model):
+class Asset(KeepsJSONValues, Model):
     id = fields.UUIDField(primary_key=True, default=new_id)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="assets", on_delete=fields.CASCADE
@@ -25,7 +26,7 @@ class Asset(Model):
     parent: fields.ForeignKeyNullableRelation["Asset"] = fields.ForeignKeyField(
         "models.Asset", related_name="children", null=True, on_delete=fields.CASCADE
     )
-    metadata: fields.JSONField[Any] = fields.JSONField(null=True)
+    metadata: JSONValueField[Any] = JSONValueField(null=True)
     # Display copy of the tags, sorted; AssetTag rows are what queries filter on.
     tags: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
     # Facts read from the bytes when they were stored (see services/media.py).

@@ -7,6 +7,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.ids import new_id
+from models.json_value import JSONValueField, KeepsJSONValues
 from models.user import User
 
 
@@ -53,7 +54,7 @@ class Workflow(Model):
         indexes = (Index(fields=("owner_id", "id"), name="ix_workflows_owner_id"),)
 
 
-class Job(Model):
+class Job(KeepsJSONValues, Model):
     # Generated ids are UUIDv7 text, stored as they are. An id the caller chose is stored
     # under its owner ("<owner uuid>/<chosen id>"), so each user has their own namespace:
     # choosing an id can neither find nor block another user's job. `public_id` is the id
@@ -66,8 +67,8 @@ class Job(Model):
     workflow_id = fields.CharField(max_length=255, null=True)
     status = fields.CharEnumField(JobStatus, max_length=16, default=JobStatus.QUEUED)
     graph: fields.JSONField[dict[str, Any]] = fields.JSONField()
-    params: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
-    outputs: fields.JSONField[Any] = fields.JSONField(null=True)
+    params: JSONValueField[dict[str, Any] | None] = JSONValueField(null=True)
+    outputs: JSONValueField[Any] = JSONValueField(null=True)
     error = fields.TextField(null=True)
     failed_node_id = fields.CharField(max_length=255, null=True)
     auto_save = fields.CharEnumField(AutoSaveMode, max_length=16, default=AutoSaveMode.ALL)
@@ -80,6 +81,10 @@ class Job(Model):
     # job whose holder is gone (no heartbeat within TROVE_JOB_LEASE_SECONDS) is failed.
     worker_id = fields.CharField(max_length=255, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
+    # Runs again after its holder is lost, at most this many times (the run's `retries`);
+    # `attempts` counts the runs started, the first included.
+    retries = fields.IntField(default=0)
+    attempts = fields.IntField(default=1)
 
     @property
     def public_id(self) -> str:

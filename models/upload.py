@@ -4,10 +4,11 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.ids import new_id
+from models.json_value import JSONValueField, KeepsJSONValues
 from models.user import User
 
 
-class DirectUpload(Model):
+class DirectUpload(KeepsJSONValues, Model):
     """An upload whose parts the client sends straight to storage; an asset on completion.
 
     The declared fields become the asset's; rows past `expires_at` are swept with their parts.
@@ -25,7 +26,7 @@ class DirectUpload(Model):
     job_id = fields.CharField(max_length=255, null=True)
     workflow_id = fields.CharField(max_length=255, null=True)
     parent_id = fields.UUIDField(null=True)
-    metadata: fields.JSONField[Any] = fields.JSONField(null=True)
+    metadata: JSONValueField[Any] = JSONValueField(null=True)
     part_size = fields.BigIntField()
     part_count = fields.IntField()
     # The storage's handle for the parts (an S3 multipart upload id, or a local directory).

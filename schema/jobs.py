@@ -36,6 +36,13 @@ class Job(Node):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = strawberry.field(
+        description="Runs started, the first included: more than 1 when the process running "
+        "it was lost and the run asked for `retries`."
+    )
+    retries: int = strawberry.field(
+        description="How many times it may run again after losing the process running it."
+    )
     _outputs: strawberry.Private[Any]
 
     @classmethod
@@ -49,6 +56,8 @@ class Job(Node):
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
+            attempts=row.attempts,
+            retries=row.retries,
             _outputs=row.outputs,
         )
 
@@ -205,6 +214,11 @@ class RunWorkflowInput:
         description="Retention for what this run auto-saves: expiresAt = the job's finish time "
         "+ this many seconds.",
     )
+    retries: int = strawberry.field(
+        default=0,
+        description="Run again, at most this many times (0 to 10), when the process running "
+        "the job is lost (killed, or silent past the lease); a job that fails is not retried.",
+    )
 
 
 @strawberry.type
@@ -255,6 +269,7 @@ class JobMutations:
             job_id=input.job_id,
             auto_save=input.auto_save or models.AutoSaveMode.ALL,
             keep_for_seconds=input.keep_for_seconds,
+            retries=input.retries,
         )
         return Job.from_model(row)
 

@@ -36,6 +36,7 @@ from services.thumbnails import ThumbnailService
 from services.uploads import UploadService
 from services.workflows import GraphLimits, WorkflowService
 from storage import open_storage
+from storage.base import StorageError
 
 logger = logging.getLogger("trove")
 
@@ -77,6 +78,7 @@ def build_services(settings: Settings, *, job_runner: str | None = None) -> Serv
         settings.storage_url,
         local_root=settings.storage_dir,
         s3=settings.s3_connection(),
+        s3_timeout_seconds=settings.s3_timeout_seconds,
         reserve=settings.data_dir / ".reserve",
     )
     broker = open_broker(settings)
@@ -132,6 +134,19 @@ def build_services(settings: Settings, *, job_runner: str | None = None) -> Serv
         archives=ArchiveService(assets=assets),
     )
     return services
+
+
+async def _recover_storage(services: Services) -> None:
+    """Clean up after processes that died; a store that cannot be used does not stop the
+    server (metadata stays available, content answers 503 saying why until it works)."""
+    try:
+        await services.assets.recover_storage()
+    except StorageError as error:
+        logger.error(
+            "the blob store cannot be used at start-up (%s); starting anyway: requests "
+            "that need content answer 503 until it works",
+            error,
+        )
 
 
 async def _collect_garbage(services: Services) -> None:
@@ -231,7 +246,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.info("applied migrations: %s", ", ".join(applied))
             await authenticator.start()
             await services.broker.start()
-            await services.assets.recover_storage()
+            await _recover_storage(services)
             interrupted = await services.jobs.fail_abandoned()
             if interrupted:
                 logger.warning("marked %d interrupted jobs as failed", interrupted)

@@ -166,7 +166,7 @@ def worker(concurrency: int | None) -> None:
     import socket
 
     from execution.executor import Executor
-    from execution.queue import ensure_queue_schema, make_queue, run_worker
+    from execution.queue import QueueExecutor, ensure_queue_schema, make_queue, run_worker
     from server.app import build_services, hosting_jobs, sweep_expired
 
     settings = load_settings()
@@ -185,6 +185,11 @@ def worker(concurrency: int | None) -> None:
         try:
             executor = services.jobs.executor
             assert isinstance(executor, Executor)
+            # A job whose worker was lost and that has retries left goes back to the queue,
+            # for whichever worker takes it next.
+            requeue = QueueExecutor(services=lambda: services, database_url=url)
+            await requeue.open()
+            services.jobs.retry_executor = requeue
             # Workers sweep expired assets too: a deployment may scale its API processes down
             # to zero between bursts while its workers keep running.
             retention = asyncio.create_task(
@@ -202,6 +207,7 @@ def worker(concurrency: int | None) -> None:
             finally:
                 retention.cancel()
                 await asyncio.gather(retention, return_exceptions=True)
+                await requeue.shutdown()
         finally:
             await services.broker.close()
             await services.assets.storage.close()

@@ -11,6 +11,7 @@ from starlette.routing import Route
 import models
 from server.edge import Admission, respond_to
 from services.archives import archive_filename
+from services.assets import primed, storage_errors
 from services.content_types import is_passive
 from services.errors import Forbidden
 from services.runtime import Services
@@ -48,8 +49,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def zip_response(request: Request, body: AsyncIterator[bytes], filename: str) -> Response:
-    """A streamed zip download (its length is unknown until the last member is read)."""
+async def zip_response(request: Request, body: AsyncIterator[bytes], filename: str) -> Response:
+    """A streamed zip download (its length is unknown until the last member is read).
+
+    The first chunk is read before answering, so a store that cannot be read is an error
+    status (503/507) rather than a cut-off archive."""
     headers = {
         "Content-Disposition": _disposition("attachment", filename),
         "Cache-Control": "private, no-store",
@@ -57,7 +61,7 @@ def zip_response(request: Request, body: AsyncIterator[bytes], filename: str) ->
     }
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers, media_type="application/zip")
-    return StreamingResponse(body, headers=headers, media_type="application/zip")
+    return StreamingResponse(await primed(body), headers=headers, media_type="application/zip")
 
 
 class ContentRoutes:
@@ -120,7 +124,7 @@ class ContentRoutes:
             # A folder's content is the zip of what it holds.
             owner = models.User(id=asset.owner_id)  # type: ignore[attr-defined]
             archives = self.services.archives
-            return zip_response(
+            return await zip_response(
                 request,
                 archives.stream(archives.members_of_folder(owner, asset)),
                 archive_filename(folder=asset),
@@ -181,7 +185,7 @@ class ContentRoutes:
         headers["Content-Length"] = str(end - start)
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers, media_type=content_type)
-        body = self.services.assets.read_content(asset, start, end)
+        body = await self.services.assets.open_content(asset, start, end)
         return StreamingResponse(body, status_code=status, headers=headers, media_type=content_type)
 
     async def archive(self, request: Request) -> Response:
@@ -193,7 +197,7 @@ class ContentRoutes:
             raise Forbidden("This link is invalid or has expired")
         owner, where = self.services.archives.read_token(request.path_params["token"])
         archives = self.services.archives
-        return zip_response(
+        return await zip_response(
             request,
             archives.stream(archives.members_of_filter(owner, where)),
             archive_filename(where),
@@ -202,7 +206,8 @@ class ContentRoutes:
     async def thumbnail(self, request: Request) -> Response:
         asset = await self._asset(request)
         await self.services.assets.require_content(asset)
-        image = await self.services.thumbnails.thumbnail(asset)
+        async with storage_errors():
+            image = await self.services.thumbnails.thumbnail(asset)
         return Response(
             image,
             media_type="image/webp",

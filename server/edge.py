@@ -133,6 +133,8 @@ def failure_for(error: BaseException, rid: str) -> Failure:
     logged with its traceback and answered with the request id only."""
     if isinstance(error, TroveError):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthenticated) else {}
+        if error.retry_after is not None:
+            headers["Retry-After"] = str(error.retry_after)
         return Failure(error.http_status, error.code, error.message, headers)
     logger.error("unexpected error in request %s", rid, exc_info=error)
     return Failure(500, "INTERNAL_SERVER_ERROR", f"Internal server error (request id {rid})", {})

@@ -524,7 +524,7 @@ class RestRoutes:
             raise InvalidInput("`asset_ids` must be a list of asset ids")
         archives = self.services.archives
         members = await archives.members_of_ids(user, asset_ids)
-        return zip_response(request, archives.stream(members), archive_filename())
+        return await zip_response(request, archives.stream(members), archive_filename())
 
     async def delete_asset(self, request: Request) -> Response:
         user = await self._user(request)

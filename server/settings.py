@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # Seconds to connect to S3 and to wait for each read of its answer; each request is
+    # tried three times, so a hung store is answered 503 after about three times this.
+    s3_timeout_seconds: float = Field(default=20, gt=0)
     # Content links answer with a redirect to a presigned GET on the bucket.
     s3_presigned_downloads: bool = False
     # Live events between processes: "" picks LISTEN/NOTIFY on PostgreSQL and in-process on

@@ -209,9 +209,18 @@ class ArchiveService:
     # Streaming ---------------------------------------------------------------------------
 
     async def stream(self, members: AsyncIterator[Member]) -> AsyncIterator[bytes]:
-        """The zip bytes, produced while the members' content is read."""
+        """The zip bytes, produced while the members' content is read, in pieces of at least
+        CHUNK bytes: stream-zip yields each header on its own, and a first piece that holds
+        content read from the store lets the caller answer a failing store with a status
+        (see `primed`) rather than a cut-off archive."""
+        pending = bytearray()
         async for chunk in async_stream_zip(self._zip_entries(members), chunk_size=CHUNK):
-            yield chunk
+            pending += chunk
+            if len(pending) >= CHUNK:
+                yield bytes(pending)
+                pending.clear()
+        if pending:
+            yield bytes(pending)
 
     async def _zip_entries(self, members: AsyncIterator[Member]) -> AsyncIterator[Any]:
         async for member in members:

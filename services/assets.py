@@ -42,7 +42,7 @@ from services.records import AssetRecord, fetch_asset_records
 from services.statements import StatementCache
 from services.validation import check_json, check_text
 from storage import BlobStorage, BlobTooLarge, StagedBlob
-from storage.base import StorageError, StorageFull
+from storage.base import StorageError, StorageFull, StorageMisconfigured
 
 logger = logging.getLogger(__name__)
 
@@ -247,8 +247,12 @@ def _is_database_full(error: BaseException) -> bool:
     return isinstance(sqlstate, str) and sqlstate.startswith("53")
 
 
+# Seconds a client is told to wait (`Retry-After`) after the blob store failed in passing.
+STORAGE_RETRY_AFTER_SECONDS = 5
+
+
 @contextlib.asynccontextmanager
-async def _storage_errors() -> AsyncIterator[None]:
+async def storage_errors() -> AsyncIterator[None]:
     """A full disk or a failing blob store, as errors the caller can act on (507 / 503)."""
     try:
         yield
@@ -257,8 +261,17 @@ async def _storage_errors() -> AsyncIterator[None]:
             f"Not enough storage space: {error}. Delete assets to free space, or ask the "
             "operator to add some."
         ) from error
+    except StorageMisconfigured as error:
+        # The store logged the details an operator needs; the client learns what is wrong.
+        raise StorageUnavailable(
+            f"Storage is misconfigured: {error}. Nothing was changed; the server's operator "
+            "must fix the storage settings (details are in the server log)."
+        ) from error
     except StorageError as error:
-        raise StorageUnavailable(f"Storage is unavailable: {error}. Try again later.") from error
+        raise StorageUnavailable(
+            f"Storage is unavailable: {error}. Nothing was changed; try again later.",
+            retry_after=STORAGE_RETRY_AFTER_SECONDS,
+        ) from error
     except Exception as error:
         # Drivers raise their own types (sqlite3.OperationalError escapes Tortoise at
         # commit, asyncpg's DiskFullError): what counts is what they say.
@@ -268,6 +281,27 @@ async def _storage_errors() -> AsyncIterator[None]:
                 "free space, or ask the operator to add some."
             ) from error
         raise
+
+
+async def primed(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`stream` with its first chunk read now, under `storage_errors`: a response built on
+    it can still answer with an error status. Later failures end the stream (logged)."""
+    async with storage_errors():
+        first = await anext(stream, None)
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first is None:
+            return
+        yield first
+        try:
+            async for chunk in stream:
+                yield chunk
+        except StorageError:
+            # The status is already sent: all that is left is to cut the response short.
+            logger.warning("storage failed while streaming content", exc_info=True)
+            raise
+
+    return rest()
 
 
 def _validate_metadata(metadata: Any) -> Any:
@@ -358,8 +392,11 @@ class AssetService:
 
     async def require_content(self, asset: Asset) -> None:
         """Raise ContentMissing (and log the integrity fault) when the bytes are gone."""
-        if asset.is_folder or await self.storage.exists(asset.sha256):
+        if asset.is_folder:
             return
+        async with storage_errors():
+            if await self.storage.exists(asset.sha256):
+                return
         logger.error(
             "integrity: asset %s (owner %s) has no blob %s in storage",
             asset.id,
@@ -379,6 +416,13 @@ class AssetService:
             raise InvalidInput(f"Asset '{asset.id}' is a folder and has no content")
         return self.storage.read(asset.sha256, start, end)
 
+    async def open_content(
+        self, asset: Asset, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """`read_content`, with the first bytes already read: a store that cannot be read
+        fails here (507/503 for the caller to answer) rather than in a response under way."""
+        return await primed(self.read_content(asset, start, end))
+
     async def presigned_url(
         self, asset: Asset, *, content_type: str, disposition: str, expires_in: int
     ) -> str | None:
@@ -386,12 +430,13 @@ class AssetService:
         presign = getattr(self.storage, "presigned_get", None)
         if presign is None or asset.is_folder:
             return None
-        url: str = await presign(
-            asset.sha256,
-            expires_in=expires_in,
-            disposition=disposition,
-            content_type=content_type,
-        )
+        async with storage_errors():
+            url: str = await presign(
+                asset.sha256,
+                expires_in=expires_in,
+                disposition=disposition,
+                content_type=content_type,
+            )
         return url
 
     async def created(
@@ -749,13 +794,18 @@ class AssetService:
             )
         async with self._upload_slots:
             try:
-                async with _storage_errors():
+                async with storage_errors():
                     return await self.storage.stage(content, max_bytes=self.max_upload_bytes)
             except BlobTooLarge as error:
                 raise TooLarge(f"The content is larger than {error.limit} bytes") from error
 
     async def discard_upload(self, staged: StagedBlob) -> None:
-        await self.storage.discard(staged)
+        """Forget received content; never raises (the caller's own outcome matters more)."""
+        try:
+            await self.storage.discard(staged)
+        except Exception:
+            # On S3 the staging key stays until `recover` runs at the next start.
+            logger.warning("could not discard received content %s", staged.token, exc_info=True)
 
     async def create_asset(
         self,
@@ -833,7 +883,7 @@ class AssetService:
             assets = await self._record(owner=owner, records=records)
         finally:
             for staged in staged_blobs:
-                await self.storage.discard(staged)
+                await self.discard_upload(staged)
         # Ids only: every subscriber, in whichever process, reads the row with its own scoping.
         for asset in assets:
             await self._record_media(asset)
@@ -858,7 +908,7 @@ class AssetService:
         assets: list[Asset] = []
         published: list[str] = []
         try:
-            async with _storage_errors(), in_transaction() as conn:
+            async with storage_errors(), in_transaction() as conn:
                 await _lock_blob(conn, [staged.sha256 for staged, _, _ in records])
                 for staged, fields, derived_from in records:
                     assets.append(await self._insert(conn, owner, staged, fields, derived_from))
@@ -915,7 +965,7 @@ class AssetService:
     ) -> Asset:
         clean_name = _validated_name(name, required=True)
         parent = await self._check_parent(owner, parent_id)
-        async with _storage_errors():
+        async with storage_errors():
             return await Asset.create(
                 owner_id=owner.id,
                 name=clean_name,
@@ -988,7 +1038,7 @@ class AssetService:
             if detected != stored_type and not content_types.claim_fits(stored_type, detected):
                 stored_type = detected
             old_digest = asset.sha256
-            async with _storage_errors(), in_transaction() as conn:
+            async with storage_errors(), in_transaction() as conn:
                 await _lock_blob(conn, {old_digest, staged.sha256})
                 await (
                     Asset.filter(id=asset.id, owner_id=owner.id)
@@ -1063,7 +1113,7 @@ class AssetService:
         )
         trashed: list[str] = []
         try:
-            async with _storage_errors(), in_transaction() as conn:
+            async with storage_errors(), in_transaction() as conn:
                 deleted = (
                     await Asset.filter(owner_id=owner.id, id__in=list(ids)).using_db(conn).delete()
                 )

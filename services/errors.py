@@ -4,6 +4,8 @@
 class TroveError(Exception):
     code = "INTERNAL_SERVER_ERROR"
     http_status = 500
+    # Seconds after which the same request may work (sent as `Retry-After`); None: unknown.
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -61,10 +63,17 @@ class InsufficientStorage(TroveError):
 
 
 class StorageUnavailable(TroveError):
-    """The blob store failed for another reason (I/O error, unreachable); worth a retry."""
+    """The blob store failed for another reason (I/O error, unreachable, misconfigured).
+
+    A passing failure carries `retry_after`; a misconfiguration (a missing bucket, refused
+    credentials) does not, since only an operator can fix it."""
 
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Overloaded(TroveError):
@@ -72,3 +81,4 @@ class Overloaded(TroveError):
 
     code = "SERVICE_UNAVAILABLE"
     http_status = 503
+    retry_after = 1

@@ -27,6 +27,8 @@ from services.workflows import WorkflowService
 logger = logging.getLogger(__name__)
 # Ten years: beyond that, keep the assets (no expiry) instead.
 MAX_KEEP_SECONDS = 10 * 365 * 24 * 3600
+# Runs again after a lost holder that one run may ask for (`retries`).
+MAX_RETRIES = 10
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Where cancel requests travel to the process that holds the job.
@@ -136,6 +138,9 @@ class JobService:
         self.queued = queued
         # This process, as recorded on the jobs it holds.
         self.worker_id = new_worker_id()
+        # Where a job that lost its holder runs again when not through `executor`: a
+        # `trove worker` runs jobs in-process but sends retries back to the queue.
+        self.retry_executor: JobExecutor | None = None
 
     def _require_executor(self) -> JobExecutor:
         return self.executor
@@ -187,9 +192,11 @@ class JobService:
         job_id: str | None = None,
         auto_save: AutoSaveMode = AutoSaveMode.ALL,
         keep_for_seconds: int | None = None,
+        retries: int = 0,
     ) -> Job:
         """Start a run. `auto_save` says what it stores; `keep_for_seconds` gives what it
-        stores an expiry (the job's finish time plus that many seconds)."""
+        stores an expiry (the job's finish time plus that many seconds); `retries` is how
+        many times it runs again when the process running it is lost (not when it fails)."""
         executor = self._require_executor()
         if (workflow_id is None) == (graph is None):
             raise InvalidInput("Give either `workflowId` or `graph`")
@@ -207,6 +214,8 @@ class JobService:
         check_text(job_id, "`jobId`")
         if keep_for_seconds is not None and not 0 < keep_for_seconds <= MAX_KEEP_SECONDS:
             raise InvalidInput(f"`keepForSeconds` must be between 1 and {MAX_KEEP_SECONDS}")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise InvalidInput(f"`retries` must be between 0 and {MAX_RETRIES}")
         executor.validate(graph)
         # Only the caller's own jobs can conflict: other users' ids live in their namespaces.
         if job_id is not None and await Job.exists(
@@ -221,6 +230,7 @@ class JobService:
             params=params,
             auto_save=auto_save,
             keep_for_seconds=keep_for_seconds,
+            retries=retries,
             worker_id=None if self.queued else self.worker_id,
             heartbeat_at=datetime.now(UTC),
         )
@@ -274,12 +284,22 @@ class JobService:
 
     # State changes, called by the executor ------------------------------------------------
 
-    async def mark_running(self, job: Job) -> None:
+    async def mark_running(self, job: Job) -> bool:
+        """Take the job as this process's; False (and `job` refreshed) when it was settled
+        meanwhile (cancelled while queued, failed by a lease sweep): then do not run it."""
+        now = datetime.now(UTC)
+        taken = await Job.filter(id=job.id, status__in=ACTIVE_JOB_STATUSES).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker_id=self.worker_id
+        )
+        if not taken:
+            await job.refresh_from_db()
+            logger.info("job %s is already %s: not running it", job.id, job.status)
+            return False
         job.status = JobStatus.RUNNING
-        job.started_at = job.heartbeat_at = datetime.now(UTC)
+        job.started_at = job.heartbeat_at = now
         job.worker_id = self.worker_id
-        await job.save(update_fields=["status", "started_at", "heartbeat_at", "worker_id"])
         await self._publish(job)
+        return True
 
     async def finish(
         self,
@@ -289,15 +309,35 @@ class JobService:
         outputs: Any = None,
         error: str | None = None,
         failed_node_id: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Settle the job, if it is still what the caller saw: active, under the same holder.
+
+        A compare-and-set, so a late finish never overwrites another outcome: a worker whose
+        lease expired (the job already FAILED, or handed to another worker) or a job
+        cancelled meanwhile keeps its state. Returns False (and refreshes `job`) then.
+        """
+        finished_at = datetime.now(UTC)
+        settled = await Job.filter(
+            id=job.id, status__in=ACTIVE_JOB_STATUSES, worker_id=job.worker_id
+        ).update(
+            status=status,
+            finished_at=finished_at,
+            outputs=outputs,
+            error=error,
+            failed_node_id=failed_node_id,
+        )
+        if not settled:
+            await job.refresh_from_db()
+            logger.warning(
+                "job %s: not recording %s; it is already %s (holder %s)",
+                job.id, status, job.status, job.worker_id,
+            )  # fmt: skip
+            return False
         job.status = status
-        job.finished_at = datetime.now(UTC)
+        job.finished_at = finished_at
         job.outputs = outputs
         job.error = error  # type: ignore[assignment]
         job.failed_node_id = failed_node_id
-        await job.save(
-            update_fields=["status", "finished_at", "outputs", "error", "failed_node_id"]
-        )
         if job.keep_for_seconds is not None:
             # What the run auto-saved carries a provisional expiry; count from the finish.
             await Asset.filter(
@@ -306,8 +346,9 @@ class JobService:
                 job_id=job.public_id,
                 node_id__not_isnull=True,
                 expires_at__not_isnull=True,
-            ).update(expires_at=job.finished_at + timedelta(seconds=job.keep_for_seconds))
+            ).update(expires_at=finished_at + timedelta(seconds=job.keep_for_seconds))
         await self._publish(job)
+        return True
 
     async def _publish(self, job: Job) -> None:
         await self.broker.publish(job_topic(job.id), {"id": job.id, "status": str(job.status)})
@@ -327,7 +368,7 @@ class JobService:
         """
         cutoff = datetime.now(UTC) - timedelta(seconds=self.lease_seconds)
         rows = await Job.filter(status__in=ACTIVE_JOB_STATUSES).values(
-            "id", "status", "worker_id", "heartbeat_at"
+            "id", "status", "worker_id", "heartbeat_at", "attempts", "retries"
         )
         failed = 0
         for row in rows:
@@ -343,6 +384,9 @@ class JobService:
                 )
             else:
                 continue
+            if row["attempts"] <= row["retries"] and self.executor is not None:
+                await self._run_again(row, reason=error)
+                continue
             # Conditional on the row not having moved on meanwhile.
             changed = await Job.filter(
                 id=row["id"], status__in=ACTIVE_JOB_STATUSES, heartbeat_at=row["heartbeat_at"]
@@ -353,6 +397,33 @@ class JobService:
                     job_topic(row["id"]), {"id": row["id"], "status": str(JobStatus.FAILED)}
                 )
         return failed
+
+    async def _run_again(self, row: dict[str, Any], *, reason: str) -> bool:
+        """Queue a job whose holder was lost once more (the run opted in with `retries`);
+        False when another process settled or took it first."""
+        now = datetime.now(UTC)
+        on_queue = self.queued or self.retry_executor is not None
+        taken = await Job.filter(
+            id=row["id"], status__in=ACTIVE_JOB_STATUSES, heartbeat_at=row["heartbeat_at"]
+        ).update(
+            status=JobStatus.QUEUED,
+            attempts=row["attempts"] + 1,
+            # On the queue nobody holds it until a worker takes it; in-process, this one does.
+            worker_id=None if on_queue else self.worker_id,
+            heartbeat_at=now,
+            started_at=None,
+        )
+        if not taken:
+            return False
+        job = await Job.get(id=row["id"])
+        logger.warning(
+            "job %s: %s; running it again (attempt %d of %d)",
+            job.id, reason, job.attempts, job.retries + 1,
+        )  # fmt: skip
+        await self._publish(job)
+        executor = self.retry_executor or self._require_executor()
+        executor.start(job, await User.get(id=job.owner_id))
+        return True
 
     async def updates(self, *, owner: User, job_id: str) -> AsyncIterator[Job]:
         """Every state of a job from now on, ending with its final one."""

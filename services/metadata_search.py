@@ -72,7 +72,9 @@ def containment(query: dict[str, Any], *, dialect: str, column: str = "metadata"
     """A filter for `Asset` rows whose `column` contains `query`."""
     query = validated_query(query)
     if dialect == "postgres":
-        return Q(**{f"{column}__contains": json.dumps(query)})
+        # The query as a value, encoded by the column's field (models/json_value.py).
+        lookup: dict[str, Any] = {f"{column}__contains": query}
+        return Q(**lookup)
     return _RawQ(_SqliteContainment(query, column))
 
 

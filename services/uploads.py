@@ -15,8 +15,8 @@ from uuid import UUID
 from models import Asset, DirectUpload, User
 from models.ids import new_id
 from services import content_types
-from services.assets import AssetService, Tracking, parse_id
-from services.errors import InvalidInput, NotFound, TooLarge
+from services.assets import AssetService, Tracking, parse_id, storage_errors
+from services.errors import InvalidInput, NotFound, TooLarge, TroveError
 from services.signing import UrlSigner
 from storage import BlobTooLarge
 
@@ -88,7 +88,8 @@ class UploadService:
         parent = await self.assets.check_parent(owner, parent_id)
         part_size, part_count = plan_parts(size)
         upload_id = new_id()
-        handle = await self.storage.start_parts(str(upload_id))
+        async with storage_errors():
+            handle = await self.storage.start_parts(str(upload_id))
         row = await DirectUpload.create(
             id=upload_id,
             owner_id=owner.id,
@@ -111,9 +112,10 @@ class UploadService:
     async def part_targets(self, row: DirectUpload) -> list[PartTarget]:
         targets = []
         for number in range(1, row.part_count + 1):
-            url = await self.storage.part_url(
-                row.handle, number, expires_in=self.ttl_seconds
-            ) or self.signer.sign(part_path(row.id, number))
+            async with storage_errors():
+                url = await self.storage.part_url(
+                    row.handle, number, expires_in=self.ttl_seconds
+                ) or self.signer.sign(part_path(row.id, number))
             targets.append(PartTarget(number=number, url=url, headers={}))
         return targets
 
@@ -134,9 +136,10 @@ class UploadService:
         if not 1 <= number <= row.part_count:
             raise InvalidInput(f"This upload has parts 1 to {row.part_count}")
         try:
-            return await self.storage.write_part(
-                row.handle, number, content, max_bytes=row.part_size
-            )
+            async with storage_errors():
+                return await self.storage.write_part(
+                    row.handle, number, content, max_bytes=row.part_size
+                )
         except BlobTooLarge as error:
             raise TooLarge(f"A part holds at most {error.limit} bytes") from error
 
@@ -148,7 +151,10 @@ class UploadService:
         if numbers != list(range(1, row.part_count + 1)):
             raise InvalidInput(f"List every part, 1 to {row.part_count}, once")
         try:
-            staged = await self.storage.finish_parts(row.handle, list(parts))
+            async with storage_errors():
+                staged = await self.storage.finish_parts(row.handle, list(parts))
+        except TroveError:
+            raise  # The store failed (503/507): the upload stays open for another try.
         except (FileNotFoundError, OSError) as error:
             raise InvalidInput(f"Not every part has arrived: {error}") from error
         except Exception as error:  # The store refused the parts (e.g. a wrong ETag).
@@ -159,7 +165,7 @@ class UploadService:
         elif row.sha256 is not None and staged.sha256 != row.sha256:
             problem = f"The content's SHA-256 is {staged.sha256}, not the declared {row.sha256}"
         if problem is not None:
-            await self.storage.discard(staged)
+            await self.assets.discard_upload(staged)
             await row.delete()
             raise InvalidInput(problem + "; the upload is discarded")
         asset = await self.assets.create_asset(
@@ -176,7 +182,8 @@ class UploadService:
 
     async def abort(self, *, owner: User, upload_id: str) -> bool:
         row = await self._open(owner, upload_id)
-        await self.storage.abort_parts(row.handle)
+        async with storage_errors():
+            await self.storage.abort_parts(row.handle)
         await row.delete()
         return True
 

@@ -7,13 +7,25 @@ __all__ = ["BlobStorage", "BlobTooLarge", "LocalBlobStorage", "StagedBlob", "ope
 
 
 def open_storage(
-    url: str, *, local_root: Path, s3: dict[str, str | None], reserve: Path | None = None
+    url: str,
+    *,
+    local_root: Path,
+    s3: dict[str, str | None],
+    s3_timeout_seconds: float | None = None,
+    reserve: Path | None = None,
 ) -> BlobStorage:
     """The blob store a URL names: s3://bucket/prefix, else local files under `local_root`."""
     if url.startswith("s3://"):
         # Imported here: the embedded default never loads the S3 client.
-        from storage.s3 import S3BlobStorage, S3Config, S3Location
+        from storage.s3 import DEFAULT_TIMEOUT_SECONDS, S3BlobStorage, S3Config, S3Location
 
-        return S3BlobStorage(S3Location.parse(url), S3Config(**s3))
+        config = S3Config(
+            endpoint_url=s3.get("endpoint_url"),
+            region=s3.get("region"),
+            access_key_id=s3.get("access_key_id"),
+            secret_access_key=s3.get("secret_access_key"),
+            timeout_seconds=s3_timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
+        )
+        return S3BlobStorage(S3Location.parse(url), config)
     # `reserve`: space kept for deletes on a full disk (LocalBlobStorage.release_reserve).
     return LocalBlobStorage(local_root, reserve=reserve)

@@ -24,6 +24,12 @@ class StorageFull(StorageError):
     """No space left (a full disk, a quota): freeing space makes the same call work."""
 
 
+class StorageMisconfigured(StorageError):
+    """The store refuses Trove's settings (a bucket that does not exist, credentials it
+    rejects or lacks): retrying will not help until an operator fixes the configuration.
+    The message is safe to show to clients; the details go to the log."""
+
+
 class BlobTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"content exceeds the limit of {limit} bytes")

@@ -17,22 +17,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import inspect
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ResponseStreamingError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from storage.base import SNIFF_BYTES, BlobTooLarge, StagedBlob
+from storage.base import (
+    SNIFF_BYTES,
+    BlobTooLarge,
+    StagedBlob,
+    StorageError,
+    StorageFull,
+    StorageMisconfigured,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +65,16 @@ MAX_SINGLE_COPY = 5 << 30
 # Staging and trash of writers on other hosts count as abandoned after this long.
 ABANDONED_AFTER_SECONDS = 24 * 3600
 DIRECT_TOKEN = "upload:"
+# Seconds to connect, and to wait for each read of a response, before an attempt counts
+# as failed (botocore's default of 60 makes a hung store look like a hung Trove).
+DEFAULT_TIMEOUT_SECONDS = 20.0
+ATTEMPTS = 3
+# A request that carries a body is bounded in all, too: a hung store that stops reading
+# stalls the write itself, which no socket timeout covers (nor the wait for `100 Continue`).
+# Its bound allows every attempt its timeouts plus the body sent at this slowest rate.
+MIN_SEND_BYTES_PER_SECOND = 1 << 20
+# botocore's standard retries wait up to 1 s, then up to 2 s, between the three attempts.
+RETRY_WAITS_SECONDS = 3 + 2
 _HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
 
 
@@ -75,6 +104,141 @@ def _writer_gone(writer: str, last_modified: datetime, now: float) -> bool:
     return now - last_modified.timestamp() > ABANDONED_AFTER_SECONDS
 
 
+# S3 error codes by what they mean for the caller (AWS's list plus MinIO's and Ceph's).
+_MISCONFIGURED_CODES = frozenset(
+    {
+        "NoSuchBucket",
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "TokenRefreshRequired",
+        "AccountProblem",
+        "InvalidBucketName",
+        "AuthorizationHeaderMalformed",
+        "PermanentRedirect",
+        "IllegalLocationConstraintException",
+    }
+)
+_FULL_CODES = frozenset(
+    {
+        "EntityTooLarge",
+        "QuotaExceeded",
+        "InsufficientStorage",
+        "XMinioStorageFull",
+        "XMinioAdminBucketQuotaExceeded",
+    }
+)
+_UNAVAILABLE_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "RequestTimeTooSkewed"}
+)
+
+
+def _misconfiguration(code: str, status: int) -> str:
+    """What an operator must fix, in words safe to show a client (no keys, no endpoint)."""
+    if code in ("NoSuchBucket", "404"):
+        return "the storage bucket does not exist"
+    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
+                "TokenRefreshRequired", "401"):  # fmt: skip
+        return "the object store rejects Trove's credentials"
+    if code in ("AccessDenied", "AllAccessDisabled", "AccountProblem", "403"):
+        return "the object store denies Trove access to the bucket"
+    if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "301"):
+        return "the storage bucket is in another region than the one configured"
+    return f"the object store refuses the configured bucket ({code or status})"
+
+
+def translate_error(
+    error: BaseException, doing: str, *, bucket: str, endpoint: str | None
+) -> StorageError | None:
+    """The contract's error for what S3 (or the way to it) answered; None when `error` is
+    not the store's (a bug, a missing key the caller handles), to be raised as it is.
+
+    Misconfigurations are logged at ERROR with what the operator needs (never the secret);
+    the returned message is for clients.
+    """
+    where = f"bucket {bucket!r} at {endpoint or 'AWS'}"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code") or "")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        # Before the statuses: quotas come as 403 from some stores.
+        if code in _FULL_CODES or status == 507:
+            return StorageFull(f"the object store refused more data ({code or status})")
+        if code in _MISCONFIGURED_CODES or status in (301, 401, 403):
+            reason = _misconfiguration(code, status)
+            logger.error(
+                "S3 misconfigured: %s while %s (%s %s: %s); fix the TROVE_S3_* settings "
+                "or the bucket",
+                where, doing, status, code, details.get("Message", ""),
+            )  # fmt: skip
+            return StorageMisconfigured(f"{reason} (while {doing})")
+        if code in _UNAVAILABLE_CODES or status >= 500 or status in (408, 429):
+            logger.warning("S3 unavailable: %s while %s (%s %s)", where, doing, status, code)
+            return StorageError(
+                f"the object store failed while {doing} ({code or status}); try again later"
+            )
+        return None
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        logger.error(
+            "S3 misconfigured: no usable credentials for %s (%s); set "
+            "TROVE_S3_ACCESS_KEY_ID and TROVE_S3_SECRET_ACCESS_KEY",
+            where, type(error).__name__,
+        )  # fmt: skip
+        return StorageMisconfigured(
+            f"Trove has no credentials for the object store (while {doing})"
+        )
+    if isinstance(
+        error,
+        (
+            BotoConnectionError,
+            HTTPClientError,
+            ResponseStreamingError,
+            IncompleteReadError,
+            aiohttp.ClientError,
+            TimeoutError,
+            ConnectionError,
+        ),
+    ):
+        timed_out = isinstance(error, TimeoutError) or "timeout" in type(error).__name__.lower()
+        what = "did not answer in time" if timed_out else "could not be reached"
+        logger.warning("S3 unavailable: %s %s while %s: %s", where, what, doing, error)
+        return StorageError(f"the object store {what} while {doing}")
+    if isinstance(error, BotoCoreError):
+        logger.warning("S3 failed: %s while %s: %s", where, doing, error)
+        return StorageError(f"the object store failed while {doing}")
+    return None
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _store_call(doing: str) -> Callable[[_Method], _Method]:
+    """Run a method (a coroutine or an async generator) under `S3BlobStorage._errors`."""
+
+    def decorate(method: _Method) -> _Method:
+        if inspect.isasyncgenfunction(method):
+
+            @functools.wraps(method)
+            async def generator(self: S3BlobStorage, *args: Any, **kwargs: Any) -> Any:
+                async with self._errors(doing):
+                    async for item in method(self, *args, **kwargs):
+                        yield item
+
+            return cast(_Method, generator)
+
+        @functools.wraps(method)
+        async def call(self: S3BlobStorage, *args: Any, **kwargs: Any) -> Any:
+            async with self._errors(doing):
+                return await method(self, *args, **kwargs)
+
+        return cast(_Method, call)
+
+    return decorate
+
+
 @dataclass(frozen=True)
 class S3Location:
     bucket: str
@@ -100,6 +264,7 @@ class S3Config:
     region: str | None = None
     access_key_id: str | None = None
     secret_access_key: str | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
 
 class S3BlobStorage:
@@ -110,6 +275,9 @@ class S3BlobStorage:
         self._client: Any = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._lock = asyncio.Lock()
+        # Whether the bucket was seen to exist: some stores (SeaweedFS) create a bucket on
+        # the first PUT, which would hide a misspelled name until the data is looked for.
+        self._bucket_seen = False
         # A writer id per storage object: pid plus start time, so a reused pid on the same
         # host is not mistaken for the dead writer.
         self._writer = _writer_id()
@@ -145,7 +313,40 @@ class S3BlobStorage:
 
     # Client -----------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _errors(self, doing: str) -> AsyncIterator[None]:
+        """S3's and the network's failures as the contract's StorageError family."""
+        try:
+            yield
+        except (FileNotFoundError, BlobTooLarge):
+            raise
+        except StorageError:
+            raise
+        except Exception as error:
+            translated = translate_error(
+                error, doing, bucket=self.bucket, endpoint=self.config.endpoint_url
+            )
+            if translated is None:
+                raise
+            if isinstance(translated, StorageMisconfigured):
+                self._bucket_seen = False  # Look again: the bucket may come (back).
+            raise translated from error
+
     async def client(self) -> Any:
+        """The client, once the bucket was seen to exist (StorageError if it cannot be)."""
+        client = await self._open_client()
+        if not self._bucket_seen:
+            async with self._errors("checking the bucket"):
+                # A listing rather than HeadBucket: a HEAD answer has no body, so a bare 403
+                # cannot tell refused credentials from a denied bucket. (Recovery lists the
+                # bucket anyway, so this asks for no permission Trove does not need.)
+                await client.list_objects_v2(
+                    Bucket=self.bucket, Prefix=self.location.prefix, MaxKeys=1
+                )
+            self._bucket_seen = True
+        return client
+
+    async def _open_client(self) -> Any:
         """The aiobotocore client, opened on first use in the running event loop."""
         if self._client is None:
             async with self._lock:
@@ -163,7 +364,9 @@ class S3BlobStorage:
                                 signature_version="s3v4",
                                 s3={"addressing_style": "path"},
                                 max_pool_connections=50,
-                                retries={"max_attempts": 3, "mode": "standard"},
+                                connect_timeout=self.config.timeout_seconds,
+                                read_timeout=self.config.timeout_seconds,
+                                retries={"max_attempts": ATTEMPTS, "mode": "standard"},
                                 # Compute no CRC32 checksum of every part: we hash already.
                                 request_checksum_calculation="when_required",
                                 response_checksum_validation="when_required",
@@ -180,12 +383,13 @@ class S3BlobStorage:
         self._exit_stack = None
 
     async def check(self) -> None:
-        """Fail early, with S3's own words, when the bucket cannot be reached."""
-        client = await self.client()
-        await client.head_bucket(Bucket=self.bucket)
+        """Fail early (StorageError, saying why) when the bucket cannot be used."""
+        self._bucket_seen = False
+        await self.client()
 
     # Writing ----------------------------------------------------------------------------
 
+    @_store_call("receiving content")
     async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedBlob:
         """Stream into a private staging key, hashing as the bytes pass.
 
@@ -206,9 +410,14 @@ class S3BlobStorage:
 
         async def send_part(number: int, body: bytes) -> str:
             try:
-                response = await client.upload_part(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
-                )
+                async with asyncio.timeout(self._send_bound(len(body))):
+                    response = await client.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=body,
+                    )
                 return str(response["ETag"])
             finally:
                 in_flight.release()
@@ -246,7 +455,8 @@ class S3BlobStorage:
                 if len(buffer) >= PART_SIZE:
                     await flush_part()
             if upload_id is None:
-                await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
+                async with asyncio.timeout(self._send_bound(len(buffer))):
+                    await client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer))
             else:
                 if buffer:
                     await flush_part()
@@ -272,13 +482,21 @@ class S3BlobStorage:
             raise
         return StagedBlob(sha256=digest.hexdigest(), size=size, head=bytes(head), token=token)
 
+    def _send_bound(self, size: int) -> float:
+        """Seconds a request sending `size` bytes may take, retries included."""
+        per_attempt = self.config.timeout_seconds + size / MIN_SEND_BYTES_PER_SECOND
+        return ATTEMPTS * per_attempt + RETRY_WAITS_SECONDS
+
     async def _abort(self, key: str, upload_id: str) -> None:
-        client = await self.client()
         try:
+            client = await self.client()
             await client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-        except ClientError:
+        except Exception:
+            # Called while another failure is on its way up: that one matters more, and
+            # `recover` aborts the leftover upload at the next start.
             logger.warning("could not abort the multipart upload of %s", key, exc_info=True)
 
+    @_store_call("storing content")
     async def commit(self, staged: StagedBlob) -> None:
         source = self._staging_key(staged.token)
         target = self.blob_key(staged.sha256)
@@ -318,6 +536,7 @@ class S3BlobStorage:
             await asyncio.shield(self._abort(target, upload_id))
             raise
 
+    @_store_call("discarding received content")
     async def discard(self, staged: StagedBlob) -> None:
         await self._delete_key(self._staging_key(staged.token))
 
@@ -333,9 +552,20 @@ class S3BlobStorage:
             raise
         return True
 
-    async def exists(self, sha256: str) -> bool:
-        return await self._key_exists(self.blob_key(sha256))
+    async def _confirm_bucket(self) -> None:
+        """After a bare 404 to a HEAD: the key is missing, or the whole bucket is (which
+        raises StorageMisconfigured rather than pass for a lost blob or a done delete)."""
+        self._bucket_seen = False
+        await self.client()
 
+    @_store_call("looking for content")
+    async def exists(self, sha256: str) -> bool:
+        if await self._key_exists(self.blob_key(sha256)):
+            return True
+        await self._confirm_bucket()
+        return False
+
+    @_store_call("reading content")
     async def read(
         self, sha256: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
@@ -361,6 +591,7 @@ class S3BlobStorage:
         finally:
             body.close()
 
+    @_store_call("signing a download link")
     async def presigned_get(
         self, sha256: str, *, expires_in: int, disposition: str, content_type: str
     ) -> str:
@@ -384,9 +615,11 @@ class S3BlobStorage:
         client = await self.client()
         await client.delete_object(Bucket=self.bucket, Key=key)
 
+    @_store_call("deleting content")
     async def delete(self, sha256: str) -> None:
         await self._delete_key(self.blob_key(sha256))
 
+    @_store_call("deleting content")
     async def trash(self, sha256: str) -> str | None:
         source = self.blob_key(sha256)
         client = await self.client()
@@ -394,6 +627,7 @@ class S3BlobStorage:
             head = await client.head_object(Bucket=self.bucket, Key=source)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                await self._confirm_bucket()
                 return None
             raise
         token = f"{self._writer}.{uuid.uuid4().hex}.{sha256}"
@@ -401,6 +635,7 @@ class S3BlobStorage:
         await self._delete_key(source)
         return token
 
+    @_store_call("restoring content")
     async def restore(self, token: str) -> None:
         sha256 = token.rsplit(".", 1)[-1]
         key = self._trash_prefix + token
@@ -409,11 +644,13 @@ class S3BlobStorage:
             head = await client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                await self._confirm_bucket()
                 return
             raise
         await self._copy(key, self.blob_key(sha256), int(head["ContentLength"]))
         await self._delete_key(key)
 
+    @_store_call("deleting content")
     async def purge(self, token: str) -> None:
         await self._delete_key(self._trash_prefix + token)
 
@@ -422,12 +659,14 @@ class S3BlobStorage:
     # .uploads/<id>; completion joins them in the bucket, then Trove reads the object once
     # to hash it (S3's own SHA-256 of a multipart object is a checksum of part checksums).
 
+    @_store_call("starting an upload")
     async def start_parts(self, upload_id: str) -> str:
         client = await self.client()
         key = self._uploads_prefix + upload_id
         created = await client.create_multipart_upload(Bucket=self.bucket, Key=key)
         return f"{upload_id}:{created['UploadId']}"
 
+    @_store_call("signing upload links")
     async def part_url(self, handle: str, number: int, *, expires_in: int) -> str | None:
         upload_id, _, multipart_id = handle.partition(":")
         client = await self.client()
@@ -448,6 +687,7 @@ class S3BlobStorage:
     ) -> str:
         raise NotImplementedError("parts go to the bucket through presigned URLs")
 
+    @_store_call("joining uploaded parts")
     async def finish_parts(self, handle: str, parts: list[tuple[int, str]]) -> StagedBlob:
         upload_id, _, multipart_id = handle.partition(":")
         key = self._uploads_prefix + upload_id
@@ -477,6 +717,7 @@ class S3BlobStorage:
             sha256=digest.hexdigest(), size=size, head=bytes(head), token=DIRECT_TOKEN + upload_id
         )
 
+    @_store_call("aborting an upload")
     async def abort_parts(self, handle: str) -> None:
         upload_id, _, multipart_id = handle.partition(":")
         key = self._uploads_prefix + upload_id
@@ -492,6 +733,7 @@ class S3BlobStorage:
             for item in page.get("Contents", ()):
                 yield item
 
+    @_store_call("listing deleted content")
     async def trashed(self) -> list[tuple[str, str]]:
         now = time.time()
         found = []
@@ -501,12 +743,14 @@ class S3BlobStorage:
                 found.append((token, token.rsplit(".", 1)[-1]))
         return found
 
+    @_store_call("listing content")
     async def iter_digests(self, *, older_than_seconds: float) -> AsyncIterator[str]:
         cutoff = datetime.fromtimestamp(time.time() - older_than_seconds, UTC)
         async for item in self._list(self._blobs_prefix):
             if item["LastModified"] < cutoff:
                 yield item["Key"].removeprefix(self._blobs_prefix)
 
+    @_store_call("recovering interrupted uploads")
     async def recover(self) -> int:
         """Abort multipart uploads and delete staged objects whose writers are gone."""
         client = await self.client()

@@ -242,3 +242,49 @@ async def test_a_worker_deletes_expired_assets_with_no_api_process_running(
         if worker is not None:
             await asyncio.to_thread(worker.stop)
         await drop_postgres_database(database_url)
+
+
+async def job_row(database_url: str, job_id: str) -> dict[str, Any]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT status, attempts, retries, worker_id, error FROM jobs WHERE id = $1", job_id
+        )
+    finally:
+        await connection.close()
+    assert row is not None
+    return dict(row)
+
+
+async def test_a_run_with_retries_goes_back_to_the_queue_when_its_worker_dies(
+    cluster: tuple[LiveServer, LiveServer, list[Worker], str],
+) -> None:
+    """`retries: 1`: SIGKILL of the worker running the job puts it back on the procrastinate
+    queue and the other worker runs it to the end. The API processes are stopped first, so
+    the surviving worker is the one that notices the loss and requeues it (the stale task
+    of the dead worker must not keep the job's queue lock)."""
+    a, b, workers, database_url = cluster
+    worker_pids = {w.process.pid for w in workers}
+    async with httpx.AsyncClient(base_url=a.url, timeout=30) as on_a:
+        slow = graph([node("wait", "control.Delay", seconds=3)])
+        started = (await gql(on_a, RUN, {"input": {"graph": slow, "retries": 1}}))["runWorkflow"]
+        await wait_for_status(on_a, started["id"], {"RUNNING"})
+    job_id = started["id"]
+    first = await holder_pid(database_url, job_id)
+    assert first in worker_pids
+    for server in (a, b):
+        await asyncio.to_thread(server.stop)
+
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + LEASE_SECONDS * 4 + 20
+    while (row := await job_row(database_url, job_id))["status"] not in ("COMPLETED", "FAILED"):
+        assert time.monotonic() < deadline, row
+        await asyncio.sleep(0.2)
+    assert (row["status"], row["attempts"], row["retries"], row["error"]) == (
+        "COMPLETED",
+        2,
+        1,
+        None,
+    ), row
+    second = await holder_pid(database_url, job_id)
+    assert second in worker_pids - {first}
