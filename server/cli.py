@@ -37,6 +37,8 @@ def with_database(settings: Settings, work: Callable[[list[str]], Awaitable[T]])
     from tortoise.exceptions import BaseORMException
 
     from models import db
+    from services.errors import TroveError
+    from storage.base import StorageError
 
     async def run() -> T:
         url = settings.resolved_database_url
@@ -49,6 +51,11 @@ def with_database(settings: Settings, work: Callable[[list[str]], Awaitable[T]])
 
     try:
         return asyncio.run(run())
+    except StorageError as error:
+        # The blob store's messages name no secret (storage/s3.py logs the details).
+        raise click.ClickException(f"cannot use the blob store: {error}") from None
+    except TroveError as error:
+        raise click.ClickException(error.message) from None
     except (OSError, BaseORMException) as error:
         raise click.ClickException(
             f"cannot use the database at {_redacted(settings.resolved_database_url)}: {error}"
@@ -295,8 +302,11 @@ def gc(dry_run: bool) -> None:
     services = build_services(settings)
 
     async def collect(_: list[str]) -> tuple[int, int, int]:
-        expired = await services.assets.delete_expired(dry_run=dry_run)
-        blobs = 0 if dry_run else await services.assets.collect_garbage()
+        try:
+            expired = await services.assets.delete_expired(dry_run=dry_run)
+            blobs = 0 if dry_run else await services.assets.collect_garbage()
+        finally:
+            await services.assets.storage.close()
         return expired.assets, expired.bytes, blobs
 
     assets, size, blobs = with_database(settings, collect)

@@ -335,3 +335,36 @@ def test_errors_that_are_not_the_stores_pass_unchanged() -> None:
     )
     assert translate_error(not_found, "joining", bucket="b", endpoint=None) is None
     assert translate_error(ValueError("bug"), "joining", bucket="b", endpoint=None) is None
+
+
+def test_trove_gc_says_the_store_is_unreachable_in_one_line(tmp_path: Path) -> None:
+    """The CLI answers like the API: a sentence, not a traceback, and a failing exit."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, TEST_SECRET
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TROVE_DATA_DIR": str(tmp_path / "data"),
+        "TROVE_SECRET_KEY": TEST_SECRET,
+        "TROVE_STORAGE_URL": "s3://trove/x",
+        "TROVE_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        "TROVE_S3_ACCESS_KEY_ID": "id",
+        "TROVE_S3_SECRET_ACCESS_KEY": "not-to-be-printed",
+        "TROVE_S3_TIMEOUT_SECONDS": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "gc"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Error: cannot use the blob store: the object store could not be reached" in (
+        result.stderr
+    )
+    assert "not-to-be-printed" not in result.stdout + result.stderr
