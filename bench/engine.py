@@ -12,30 +12,28 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from services.records import AssetRecord
 
 
-def _best_of(
-    rounds: int, requests: int, sides: dict[str, Callable[[], Awaitable[Any]]]
+async def _best(
+    rounds: int, requests: int, sides: Mapping[str, Callable[[], Awaitable[Any]]]
 ) -> dict[str, float]:
-    async def measure() -> dict[str, float]:
-        best = {name: float("inf") for name in sides}
-        for call in sides.values():
-            for _ in range(20):
+    """ms per call of each side: warmed, then alternating rounds, best round each."""
+    best = dict.fromkeys(sides, float("inf"))
+    for call in sides.values():
+        for _ in range(20):
+            await call()
+    for _ in range(rounds):
+        for name, call in sides.items():
+            started = time.process_time()
+            for _ in range(requests):
                 await call()
-        for _ in range(rounds):
-            for name, call in sides.items():
-                started = time.process_time()
-                for _ in range(requests):
-                    await call()
-                best[name] = min(best[name], (time.process_time() - started) / requests * 1000)
-        return best
-
-    return asyncio.run(measure())
+            best[name] = min(best[name], (time.process_time() - started) / requests * 1000)
+    return best
 
 
 def memory_page(count: int = 50) -> list[AssetRecord]:
@@ -119,7 +117,7 @@ def executor_ms(*, requests: int, rounds: int) -> tuple[float, float]:
 
         return run
 
-    best = _best_of(rounds, requests, {"fast": runner(True), "normal": runner(False)})
+    best = asyncio.run(_best(rounds, requests, {"fast": runner(True), "normal": runner(False)}))
     return best["fast"], best["normal"]
 
 
@@ -162,18 +160,7 @@ def records_ms(data_dir: Path, *, requests: int, rounds: int) -> dict[str, float
     async def measure_here() -> dict[str, float]:
         await db.connect(url)
         try:
-            best = dict.fromkeys(sides, float("inf"))
-            for call in sides.values():
-                for _ in range(20):
-                    await call()
-            for _ in range(rounds):
-                for name, call in sides.items():
-                    started = time.process_time()
-                    for _ in range(requests):
-                        await call()
-                    elapsed = (time.process_time() - started) / requests * 1000
-                    best[name] = min(best[name], elapsed)
-            return best
+            return await _best(rounds, requests, sides)
         finally:
             await db.disconnect()
 

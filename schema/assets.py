@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 
 import models
 from schema.context import Context, Info
-from schema.execution import fast_resolver
+from schema.execution import fast_resolver, root_field
 from schema.nodes import Node
 from schema.pagination import Connection
 from schema.scalars import BigInt
@@ -95,28 +95,24 @@ class Asset(Node):
     workflow_id: str | None
     # The fields below are read from the row only when a query asks for them: a list page
     # rarely does, and converting them for every row costs more than serialising the rest.
-    parent_id: strawberry.ID | None = strawberry.field(
+    parent_id: strawberry.ID | None = root_field(
+        _parent_id,
         description="Folder that holds this asset, if any.",
-        resolver=_parent_id,
-        metadata=fast_resolver(lambda asset, context: _parent_id(asset)),
     )
-    metadata: JSON | None = strawberry.field(
+    metadata: JSON | None = root_field(
+        _metadata,
         description="Client-supplied JSON metadata (e.g. generation parameters).",
-        resolver=_metadata,
-        metadata=fast_resolver(lambda asset, context: asset._row.metadata),
     )
     created_at: datetime
-    updated_at: datetime = strawberry.field(
-        resolver=_updated_at,
-        metadata=fast_resolver(lambda asset, context: asset._row.updated_at),
+    updated_at: datetime = root_field(
+        _updated_at,
     )
     tags: list[str] = strawberry.field(
         description="Free-form labels, sorted; each 1 to 64 characters.", resolver=_tags
     )
-    expires_at: datetime | None = strawberry.field(
+    expires_at: datetime | None = root_field(
+        _expires_at,
         description="When retention will delete this asset; null keeps it until deleted.",
-        resolver=_expires_at,
-        metadata=fast_resolver(lambda asset, context: asset._row.expires_at),
     )
     media: MediaInfo | None = strawberry.field(
         description="Facts read from the content when it was stored (dimensions, duration, pages).",

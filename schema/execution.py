@@ -30,6 +30,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
+import strawberry
 from graphql import (
     ExecutionResult,
     GraphQLError,
@@ -65,6 +66,16 @@ def fast_resolver(fn: Callable[[Any, Any], Any]) -> dict[str, Any]:
     it). Use: `@strawberry.field(metadata=fast_resolver(fn))`.
     """
     return {FAST_RESOLVER: fn}
+
+
+def root_field(resolver: Callable[[Any], Any], **options: Any) -> Any:
+    """`strawberry.field(resolver=resolver, ...)` for a resolver that reads only its object
+    (`resolver(root)`), which the fast path then calls directly."""
+    return strawberry.field(
+        resolver=resolver,
+        metadata=fast_resolver(lambda source, context: resolver(source)),
+        **options,
+    )
 
 
 class _Kind(NamedTuple):
@@ -509,4 +520,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-__all__ = ["FAST_RESOLVER", "FastExecutionContext", "GraphQLError", "fast_resolver"]
+__all__ = [
+    "FAST_RESOLVER",
+    "FastExecutionContext",
+    "GraphQLError",
+    "fast_resolver",
+    "root_field",
+]

@@ -3,7 +3,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from schema.execution import fast_resolver
+from schema.execution import root_field
 from services.pagination import Page
 
 NodeType = TypeVar("NodeType")
@@ -33,9 +33,8 @@ def _edge_cursor(root: "Edge[Any]") -> str:
 @strawberry.type
 class Edge(Generic[NodeType]):
     # The page's cursors are encoded only when asked for (services/pagination.Cursors).
-    cursor: str = strawberry.field(
-        resolver=_edge_cursor,
-        metadata=fast_resolver(lambda edge, context: edge._cursors[edge._index]),
+    cursor: str = root_field(
+        _edge_cursor,
     )
     node: NodeType
     _cursors: strawberry.Private[Sequence[str]]

@@ -339,11 +339,20 @@ def _validated_name(raw: str | None, *, required: bool) -> str | None:
 # The others (search, a content-type family, tags, metadata, ids, expiry) build the
 # statement from the value, so a listing using one is compiled by Tortoise each time.
 _STATEMENT_FIELDS = ("node_id", "job_id", "workflow_id", "content_type", "parent_id")
-_OTHER_FILTER_FIELDS = ("search", "created_after", "created_before", "ids", "tags", "metadata")
+_OTHER_FILTER_FIELDS = (
+    "search",
+    "created_after",
+    "created_before",
+    "ids",
+    "tags",
+    "metadata",
+    "expired_before",
+)
 
 
 def _cacheable_filter_fields(where: AssetFilter) -> tuple[str, ...] | None:
-    if any(getattr(where, name) for name in _OTHER_FILTER_FIELDS) or where.expired_before:
+    # `is not None`, not truthiness: an empty `ids` list still narrows (to nothing).
+    if any(getattr(where, name) is not None for name in _OTHER_FILTER_FIELDS):
         return None
     if where.content_type is not None and content_types.family_prefix(where.content_type):
         return None

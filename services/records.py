@@ -107,37 +107,38 @@ class AssetRecord:
 
     @property
     def owner_id(self) -> UUID:
-        value = self._owner_id
-        if not isinstance(value, UUID):
-            value = self._owner_id = UUID(value)
-        return value
+        return self._uuid("_owner_id")  # type: ignore[return-value]
 
     @property
     def parent_id(self) -> UUID | None:
-        value = self._parent_id
-        if value is not None and not isinstance(value, UUID):
-            value = self._parent_id = UUID(value)
-        return value
+        return self._uuid("_parent_id")
 
     @property
     def created_at(self) -> dt.datetime:
-        value = self._created_at
-        if type(value) is not dt.datetime or value.tzinfo is None:
-            value = self._created_at = _datetime(value)
-        return value
+        return self._timestamp("_created_at")  # type: ignore[return-value]
 
     @property
     def updated_at(self) -> dt.datetime:
-        value = self._updated_at
-        if type(value) is not dt.datetime or value.tzinfo is None:
-            value = self._updated_at = _datetime(value)
-        return value
+        return self._timestamp("_updated_at")  # type: ignore[return-value]
 
     @property
     def expires_at(self) -> dt.datetime | None:
-        value = self._expires_at
+        return self._timestamp("_expires_at")
+
+    # Each conversion replaces the raw value in its slot, so a second read costs nothing.
+
+    def _uuid(self, slot: str) -> UUID | None:
+        value = getattr(self, slot)
+        if value is not None and not isinstance(value, UUID):
+            value = UUID(value)
+            setattr(self, slot, value)
+        return value
+
+    def _timestamp(self, slot: str) -> dt.datetime | None:
+        value = getattr(self, slot)
         if value is not None and (type(value) is not dt.datetime or value.tzinfo is None):
-            value = self._expires_at = _datetime(value)
+            value = _datetime(value)
+            setattr(self, slot, value)
         return value
 
     @property
@@ -177,8 +178,6 @@ _metadata = Asset._meta.fields_map["metadata"].to_python_value
 _tags = Asset._meta.fields_map["tags"].to_python_value
 _media = Asset._meta.fields_map["media"].to_python_value
 
-to_record = AssetRecord
-
 
 async def fetch_asset_records(queryset: QuerySet[Asset]) -> list[AssetRecord]:
     """The rows of an asset query (filters, order and limit as given) as records."""
@@ -188,4 +187,4 @@ async def fetch_asset_records(queryset: QuerySet[Asset]) -> list[AssetRecord]:
     query._choose_db_if_not_chosen()
     query._make_query()
     rows = await query._db.execute_query_dict(*query.query.get_parameterized_sql())
-    return [to_record(row) for row in rows]
+    return [AssetRecord(row) for row in rows]

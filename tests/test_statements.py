@@ -153,3 +153,14 @@ async def test_a_statement_built_from_its_values_is_never_reused(client: TroveCl
         expected = await Asset.filter(owner_id=owner.id, name__icontains=search).limit(50)
         assert sorted(str(row["id"]) for row in rows) == sorted(str(a.id) for a in expected)
     assert cache._statements["search"] is _NOT_CACHEABLE
+
+
+async def test_an_empty_id_list_is_not_taken_for_no_filter(client: TroveClient) -> None:
+    owner, _ = await _seed(client)
+    assets = client.services.assets
+    everything = await assets.list_records(owner=owner, where=AssetFilter(), first=50)
+    assert everything.items
+    nothing = await assets.list_records(owner=owner, where=AssetFilter(ids=[]), first=50)
+    assert nothing.items == []
+    again = await assets.list_records(owner=owner, where=AssetFilter(), first=50)
+    assert [r.id for r in again.items] == [r.id for r in everything.items]
